@@ -1,0 +1,95 @@
+/** The `dmaheap` command line. */
+import { Command, InvalidArgumentError, Option } from 'commander'
+import { ExitCode } from '../core/errors.js'
+import type { AccelChoice } from '../runners/qemu.js'
+import { DEFAULT_TARGET, TARGET_NAMES } from '../targets/index.js'
+import type { QemuTargetOptions } from '../targets/qemu-x86_64.js'
+import { listHeaps, listSuites } from './list.js'
+import { formatError } from './output.js'
+import { installInterruptHandler, runCommand } from './run.js'
+
+const collect = (v: string, prev: string[] = []) => [...prev, ...v.split(',').filter(Boolean)]
+
+function seconds(v: string): number {
+  const n = Number(v)
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a positive number of seconds')
+  return n
+}
+
+function withTargetOptions(cmd: Command): Command {
+  return cmd
+    .addOption(new Option('-t, --target <name>', 'where to run').choices([...TARGET_NAMES, 'qemu-x86_64']).default(DEFAULT_TARGET))
+    .option('--kernel <image>', 'QEMU: boot this kernel image instead of Debian\'s 6.12')
+    .option('--memory <size>', 'QEMU: guest memory', '1G')
+    .option('--cmdline <args>', 'QEMU: extra kernel command line arguments')
+    .addOption(new Option('--accel <accel>', 'QEMU: accelerator; auto tries KVM and falls back to TCG').choices(['auto', 'kvm', 'tcg']).default('auto'))
+    .option('--boot-timeout <seconds>', 'QEMU: how long the agent may take to come up', seconds, 60)
+}
+
+interface TargetFlags {
+  target: string
+  kernel?: string
+  memory: string
+  cmdline?: string
+  accel: AccelChoice
+  bootTimeout: number
+}
+
+function qemuOptions(o: TargetFlags): QemuTargetOptions {
+  return {
+    ...(o.kernel ? { kernel: o.kernel } : {}),
+    ...(o.cmdline ? { cmdline: o.cmdline } : {}),
+    memory: o.memory,
+    accel: o.accel,
+    bootTimeoutMs: o.bootTimeout * 1000,
+  }
+}
+
+async function exitWith(work: () => Promise<number>): Promise<void> {
+  try {
+    process.exitCode = await work()
+  } catch (e) {
+    console.error(formatError(e))
+    process.exitCode = ExitCode.infrastructure
+  }
+}
+
+const program = new Command('dmaheap')
+  .description('Conformance tests for Linux dma-buf heaps (/dev/dma_heap/*)')
+  .showHelpAfterError()
+
+withTargetOptions(
+  program
+    .command('run')
+    .description('start the target, run the suites on every heap and the reference heap; TAP on stdout')
+    .option('-s, --suite <names>', 'suites to run (repeat or comma-separate); default all', collect)
+    .option('-H, --heap <names>', 'heaps to test (repeat or comma-separate); default all', collect)
+    .option('-o, --output <dir>', 'the run\'s output folder (default dmaheap-output/<time>-<target>)'),
+).action(async (o: TargetFlags & { suite?: string[]; heap?: string[]; output?: string }) => {
+  installInterruptHandler()
+  await exitWith(() =>
+    runCommand({
+      target: o.target,
+      ...(o.suite ? { suite: o.suite } : {}),
+      ...(o.heap ? { heap: o.heap } : {}),
+      ...(o.output ? { output: o.output } : {}),
+      qemu: qemuOptions(o),
+    }),
+  )
+})
+
+withTargetOptions(
+  program
+    .command('list')
+    .description('list suites and their cases; with --heaps, start the target and list its heaps')
+    .option('--heaps', 'also start the target and list its heaps')
+    .option('-v, --verbose', 'list every case id'),
+).action(async (o: TargetFlags & { heaps?: boolean; verbose?: boolean }) => {
+  listSuites(!!o.verbose)
+  if (o.heaps) {
+    installInterruptHandler()
+    await exitWith(() => listHeaps(o.target, qemuOptions(o)))
+  }
+})
+
+await program.parseAsync(process.argv)

@@ -1,0 +1,120 @@
+/**
+ * `dmaheap run`: start the target once, run the suites on every heap (the
+ * reference heap included), print TAP on stdout and keep everything in the
+ * run's output folder: results.jsonl, results.tap, run.json, console.log.
+ */
+import { createWriteStream } from 'node:fs'
+import { writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { Test, type TestOpts } from 'tap'
+import { ExitCode, InfraError, UsageError } from '../core/errors.js'
+import { REFERENCE_HEAP } from '../core/protocol.js'
+import type { RunSummary } from '../core/result.js'
+import type { TargetSession } from '../core/target.js'
+import { ResultsFile } from '../reports/results-file.js'
+import { heapsOf } from '../suites/heaps.js'
+import { resolveSuites } from '../suites/index.js'
+import { runSuites } from '../suites/run.js'
+import { resolveTarget } from '../targets/index.js'
+import type { QemuTargetOptions } from '../targets/qemu-x86_64.js'
+import { makeOutputDir } from './output.js'
+
+export interface RunOptions {
+  target: string
+  suite?: string[]
+  heap?: string[]
+  output?: string
+  qemu: QemuTargetOptions
+}
+
+export const log = (m: string) => process.stderr.write(`dmaheap: ${m}\n`)
+
+let activeSession: TargetSession | undefined
+
+/** Ctrl-C: stop the target (QEMU must not outlive us) and exit 130. */
+export function installInterruptHandler(): void {
+  const onSignal = () => {
+    log('interrupted; stopping the target')
+    void (activeSession?.close() ?? Promise.resolve()).finally(() => process.exit(ExitCode.interrupted))
+  }
+  process.once('SIGINT', onSignal)
+  process.once('SIGTERM', onSignal)
+}
+
+export async function runCommand(opts: RunOptions): Promise<number> {
+  // Every name the user gave is checked before anything boots.
+  const target = resolveTarget(opts.target, opts.qemu)
+  const suites = resolveSuites(opts.suite)
+  const outputDir = makeOutputDir(opts.output, target.name)
+  const started = new Date()
+
+  const session = await target.start({ outputDir, log })
+  activeSession = session
+  try {
+    const listed = (await session.agent.must('list_heaps', {})).heaps
+    if (listed.includes(REFERENCE_HEAP)) {
+      throw new InfraError(`the target has a kernel heap named ${REFERENCE_HEAP}, the reference heap's reserved name`)
+    }
+    let heaps = heapsOf(listed)
+    if (opts.heap?.length) {
+      const unknown = opts.heap.filter((h) => !heaps.some((x) => x.name === h))
+      if (unknown.length) {
+        throw new UsageError(
+          `unknown heap ${unknown.map((h) => `"${h}"`).join(', ')} on ${target.name}`,
+          `this target has: ${heaps.map((h) => h.name).join(', ')}`,
+        )
+      }
+      heaps = heaps.filter((h) => opts.heap!.includes(h.name))
+    }
+    log(`heaps: ${heaps.map((h) => h.name).join(', ')}; suites: ${suites.map((s) => s.name).join(', ')}; output: ${outputDir}`)
+
+    const results = new ResultsFile(outputDir)
+    const root: Test = new Test({ name: 'dmaheap' } as TestOpts)
+    const tapFile = createWriteStream(join(outputDir, 'results.tap'))
+    root.pipe(process.stdout)
+    root.pipe(tapFile)
+    const ended = new Promise<void>((resolve) => root.on('end', () => resolve()))
+
+    const outcome = await runSuites({ root, session, suites, heaps, onResult: (r) => results.append(r) })
+    const c = outcome.counts
+    if (outcome.infra) {
+      const tail = session.consoleTail(20)
+      root.comment(`console tail:\n${tail}`)
+      root.bailout(`infrastructure error: ${outcome.infra.message}`)
+    } else {
+      const { release, machine, page_size } = session.info.hello
+      root.comment(`${target.name}, Linux ${release} ${machine}, page size ${page_size}`)
+      root.comment(`totals: ${c.PASS} pass, ${c.FAIL} fail, ${c.SKIP} skip, ${c.ERROR} error`)
+      root.end()
+    }
+    await ended
+    await new Promise<void>((resolve) => tapFile.end(resolve))
+
+    const summary: RunSummary = { counts: c, ...(outcome.infra ? { infraError: outcome.infra.message } : {}) }
+    await writeFile(
+      join(outputDir, 'run.json'),
+      JSON.stringify(
+        {
+          target: session.info,
+          suites: suites.map((s) => s.name),
+          heaps: heaps.map((h) => h.name),
+          started: started.toISOString(),
+          finished: new Date().toISOString(),
+          artifacts: session.artifacts,
+          summary,
+        },
+        null,
+        2,
+      ) + '\n',
+    )
+    log(`${c.PASS} pass, ${c.FAIL} fail, ${c.SKIP} skip, ${c.ERROR} error; outputs saved to ${outputDir}`)
+    if (outcome.infra) {
+      log(`error: ${outcome.infra.message} (the console log is in ${outputDir})`)
+      return ExitCode.infrastructure
+    }
+    return c.ERROR > 0 ? ExitCode.infrastructure : c.FAIL > 0 ? ExitCode.testFailed : ExitCode.pass
+  } finally {
+    activeSession = undefined
+    await session.close()
+  }
+}

@@ -1,0 +1,125 @@
+/**
+ * The agent protocol, version 1: the one boundary between the host and the C
+ * core (native/core/ops.c), whichever front end carries it (the static agent
+ * over a virtio-serial port, SSH or a pipe; the Node addon in-process).
+ *
+ * Framing: one JSON object per line each way, answered in order. Every
+ * request carries a numeric `id` and an `op`; every response echoes the `id`
+ * and has `ok`. A failed syscall answers `{ok:false, errno:"EINVAL",
+ * errnum:22}`; a malformed request answers `{ok:false, error:"..."}` (a
+ * harness bug, never a verdict). Integers above 2^53 travel as decimal
+ * strings. Flags may be numbers or symbolic names joined by `|`, resolved by
+ * the agent with the target's own headers (O_* values differ by arch).
+ */
+
+export const PROTOCOL_VERSION = 1
+/** The reference heap's name on every target (see native/core/dmaheap.h). */
+export const REFERENCE_HEAP = 'dmaheap-reference'
+
+/** A u64 on the wire: a number when exact in JavaScript, else a decimal string. */
+export type WireU64 = number | string
+export type Flags = number | string
+
+export interface Requests {
+  hello: {}
+  list_heaps: {}
+  heap_open: { name: string; flags?: Flags }
+  heap_close: { heap: number }
+  alloc: {
+    heap: number
+    len: WireU64
+    fd_flags?: Flags
+    heap_flags?: WireU64
+    fd_in?: number
+    /** 16 (older userspace), 24 (current), 48 (newer): ABI compatibility. */
+    struct_size?: number
+    /** ioctl nr; only 0 is ALLOC. */
+    nr?: number
+    /** value written to every u64 past the 24-byte struct */
+    trailing?: WireU64
+  }
+  buf_size: { fd: number }
+  fdinfo: { fd: number }
+  fd_flags: { fd: number }
+  close: { fd: number }
+  mmap: { fd: number; len: WireU64; prot?: Flags; flags?: Flags; offset?: WireU64 }
+  munmap: { map: number }
+  mremap: { map: number; new_len: WireU64; may_move?: boolean }
+  fill: PatternRequest
+  verify: PatternRequest
+  sync: { fd: number; flags: Flags }
+  probe: { map: number; offset: WireU64; access?: 'read' | 'write'; timeout_s?: number }
+  meminfo: {}
+  kmsg: { text: string }
+  count_fds: {}
+}
+
+export type PatternRequest = {
+  map: number
+  /** range inside the mapping; len 0 or absent means to its end */
+  offset?: WireU64
+  len?: WireU64
+  /** buffer offset of the mapping's first byte (for sub-range mappings) */
+  base?: WireU64
+} & ({ pattern: 'prng'; seed: number } | { pattern: 'const'; byte: number })
+
+export interface Responses {
+  hello: {
+    protocol: number
+    agent: string
+    sysname: string
+    machine: string
+    release: string
+    page_size: number
+    reference_heap: string
+    udmabuf: boolean
+    dma_heap_dir: boolean
+  }
+  list_heaps: { heaps: string[] }
+  heap_open: { heap: number; fd: number }
+  heap_close: {}
+  alloc: { fd: number; ns: number; backing?: 'udmabuf' | 'memfd'; trailing_intact?: boolean }
+  buf_size: { size: WireU64 }
+  fdinfo: { text: string }
+  fd_flags: { cloexec: boolean; accmode: 'O_RDONLY' | 'O_WRONLY' | 'O_RDWR' | 'O_ACCMODE' }
+  close: {}
+  mmap: { map: number }
+  munmap: {}
+  mremap: {}
+  fill: { ns: number }
+  verify: {
+    ns: number
+    checked: WireU64
+    mismatches: WireU64
+    first_bad?: WireU64
+    expected?: number
+    observed?: number
+  }
+  sync: {}
+  probe: { signal: string | null; signum?: number; value?: number }
+  meminfo: { text: string }
+  kmsg: {}
+  count_fds: { count: number }
+}
+
+export type Op = keyof Requests & keyof Responses
+
+/** What a syscall answered: its result, or the errno it failed with. */
+export type Outcome<T> = ({ ok: true } & T) | { ok: false; errno: string; errnum: number }
+
+export type WireRequest<O extends Op = Op> = { id: number; op: O } & Requests[O]
+export type WireResponse =
+  | ({ id: number; ok: true } & Record<string, unknown>)
+  | { id: number | null; ok: false; errno: string; errnum: number }
+  | { id: number | null; ok: false; error: string }
+
+/** Encodes a bigint or number as a wire u64. */
+export function toWireU64(v: bigint | number): WireU64 {
+  const b = BigInt(v)
+  if (b < 0n || b > 0xffff_ffff_ffff_ffffn) throw new RangeError(`not a u64: ${v}`)
+  return b <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(b) : b.toString()
+}
+
+export function fromWireU64(v: WireU64): bigint {
+  return BigInt(v)
+}

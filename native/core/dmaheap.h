@@ -1,0 +1,22 @@
+/* The dmaheap core: every syscall the harness makes on a target goes through
+ * dmaheap_dispatch(), which takes one protocol request (a flat JSON object)
+ * and returns one response. The static agent and the Node addon are two thin
+ * front ends over it, so both speak exactly the same protocol. */
+#ifndef DMAHEAP_CORE_H
+#define DMAHEAP_CORE_H
+
+#include <stddef.h>
+
+/* Bumped on any incompatible change to a request or a response. */
+#define DMAHEAP_PROTOCOL_VERSION 1
+#define DMAHEAP_AGENT_VERSION "0.1.0"
+/* The userspace reference heap's name. It has a prefix no kernel heap uses so
+ * it is never mistaken for one; the host refuses a target whose
+ * /dev/dma_heap holds a node of this name. */
+#define DMAHEAP_REFERENCE_HEAP "dmaheap-reference"
+
+/* Returns a malloc'd JSON object (no trailing newline). Thread-safe: calls are
+ * serialised, because the tables of open heaps and mappings are shared. */
+char *dmaheap_dispatch(const char *line, size_t len);
+
+#endif

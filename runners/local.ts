@@ -1,0 +1,61 @@
+/**
+ * The local transport: the core linked into this Node process through the
+ * addon, for a machine that has /dev/dma_heap itself. Probes that may fault
+ * still fork inside the core, so a SIGBUS never reaches Node.
+ */
+import { existsSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { Agent } from '../core/agent.js'
+import { InfraError } from '../core/errors.js'
+import { addonPath } from '../core/paths.js'
+import type { StartContext, Target, TargetSession } from '../core/target.js'
+import type { Transport } from './transport.js'
+import { helloOrFail } from './hello.js'
+
+interface Addon {
+  request(line: string): Promise<string>
+  protocol: number
+}
+
+function loadAddon(): Addon {
+  const path = addonPath()
+  if (!existsSync(path)) {
+    throw new InfraError('the native addon is not built', 'run `npm ci` (it builds the addon with node-gyp)')
+  }
+  return createRequire(import.meta.url)(path) as Addon
+}
+
+export class AddonTransport implements Transport {
+  private readonly addon = loadAddon()
+  // The addon has no timeout of its own: a syscall that hangs blocks a worker
+  // thread; the caller's timeout still reports it.
+  request(line: string, timeoutMs: number): Promise<string> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new InfraError(`local core did not answer within ${timeoutMs} ms: ${line.slice(0, 120)}`)),
+        timeoutMs,
+      )
+      this.addon.request(line).then(
+        (r) => (clearTimeout(timer), resolve(r)),
+        (e: Error) => (clearTimeout(timer), reject(e)),
+      )
+    })
+  }
+  async close(): Promise<void> {}
+}
+
+export const localTarget: Target = {
+  name: 'local',
+  description: 'this machine, through the native addon (needs /dev/dma_heap for kernel heaps)',
+  async start(_ctx: StartContext): Promise<TargetSession> {
+    const agent = new Agent(new AddonTransport())
+    const hello = await helloOrFail(agent, 'local')
+    return {
+      info: { target: 'local', hello, facts: { transport: 'addon' } },
+      agent,
+      artifacts: {},
+      consoleTail: () => '',
+      close: () => agent.close(),
+    }
+  },
+}

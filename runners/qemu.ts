@@ -1,0 +1,292 @@
+/**
+ * The QEMU transport: boots a kernel with the harness's initramfs and talks to
+ * the agent over a virtio-serial port (a unix socket on the host). The serial
+ * console is kept in a log file with the results and in memory, so a boot
+ * that fails is diagnosed from what the kernel printed, never waited on.
+ */
+import { constants, existsSync } from 'node:fs'
+import { access, mkdtemp, rm } from 'node:fs/promises'
+import { createWriteStream, type WriteStream } from 'node:fs'
+import { connect, type Socket } from 'node:net'
+import { release, tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { execa, type ResultPromise } from 'execa'
+import { Agent } from '../core/agent.js'
+import { InfraError } from '../core/errors.js'
+import type { Responses } from '../core/protocol.js'
+import { StreamTransport } from './stream-transport.js'
+import { helloOrFail } from './hello.js'
+import { readAccelVerdict, writeAccelVerdict } from './accel-cache.js'
+
+export type Accel = 'kvm' | 'tcg'
+export type AccelChoice = Accel | 'auto'
+
+export interface QemuBootSpec {
+  qemu: string
+  /** machine and CPU arguments for this architecture, without -accel */
+  machineArgs(accel: Accel): string[]
+  kernel: string
+  initrd: string
+  cmdline: string
+  memory: string
+  smp: number
+  accel: AccelChoice
+  /** how long the agent may take to answer after QEMU starts */
+  bootTimeoutMs: number
+  consoleLog: string
+  /** progress lines for a human */
+  log(message: string): void
+}
+
+export interface QemuSession {
+  agent: Agent
+  hello: Responses['hello']
+  accel: Accel
+  bootMs: number
+  consoleTail(lines?: number): string
+  close(): Promise<void>
+}
+
+/** How long KVM gets to print its first console byte before we call it hung. */
+const KVM_PROBE_MS = 8_000
+const TAIL_LINES = 400
+
+class Console {
+  private lines: string[] = []
+  private partial = ''
+  private readonly file: WriteStream
+  bytes = 0
+  constructor(path: string) {
+    this.file = createWriteStream(path, { flags: 'a' })
+  }
+  push(chunk: Buffer): void {
+    this.bytes += chunk.length
+    this.file.write(chunk)
+    const text = this.partial + chunk.toString('utf8').replace(/\r/g, '')
+    const parts = text.split('\n')
+    this.partial = parts.pop() ?? ''
+    this.lines.push(...parts)
+    if (this.lines.length > TAIL_LINES) this.lines.splice(0, this.lines.length - TAIL_LINES)
+  }
+  tail(n = 30): string {
+    return [...this.lines, this.partial].filter((l) => l !== '').slice(-n).join('\n')
+  }
+  has(re: RegExp): boolean {
+    return this.lines.some((l) => re.test(l)) || re.test(this.partial)
+  }
+  close(): Promise<void> {
+    return new Promise((resolve) => this.file.end(resolve))
+  }
+}
+
+/** Names the likely cause of a boot that produced no agent. */
+export function diagnoseBoot(consoleText: string, qemuStderr: string, exited: boolean): string {
+  if (/KVM internal error|emulation failure/.test(qemuStderr)) return 'KVM failed to run the guest (use --accel tcg)'
+  if (!consoleText.trim()) {
+    if (exited && qemuStderr.trim()) return `QEMU failed: ${qemuStderr.trim().split('\n').pop()}`
+    return 'the kernel printed nothing: not a kernel image for this machine, or the wrong console= (ttyS0 on x86_64, ttyAMA0 on arm64)'
+  }
+  if (/VFS: Unable to mount root fs|No filesystem could mount root/.test(consoleText))
+    return 'the kernel did not use the initramfs (is CONFIG_BLK_DEV_INITRD set?)'
+  if (/No working init found|Failed to execute \/init|Attempted to kill init/.test(consoleText))
+    return 'the init in the initramfs failed or the agent exited (see the console lines)'
+  if (/Kernel panic/.test(consoleText)) return 'the kernel panicked during boot'
+  if (/no virtio-serial port named/.test(consoleText))
+    return 'the guest has no virtio-serial port: the kernel needs CONFIG_VIRTIO_CONSOLE and CONFIG_VIRTIO_PCI'
+  return 'the agent never answered: the kernel may lack CONFIG_VIRTIO_CONSOLE, or boot is slower than --boot-timeout'
+}
+
+async function kvmUsable(): Promise<boolean> {
+  try {
+    await access('/dev/kvm', constants.R_OK | constants.W_OK)
+    return true
+  } catch {
+    return false
+  }
+}
+
+async function waitForFile(path: string, ms: number, exited: () => boolean): Promise<boolean> {
+  const end = Date.now() + ms
+  while (Date.now() < end && !exited()) {
+    if (existsSync(path)) return true
+    await sleep(20)
+  }
+  return existsSync(path)
+}
+
+function connectSocket(path: string): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const s = connect(path)
+    s.once('connect', () => resolve(s))
+    s.once('error', reject)
+  })
+}
+
+class BootAttemptFailed extends Error {
+  constructor(
+    message: string,
+    readonly kvmHung: boolean,
+  ) {
+    super(message)
+  }
+}
+
+async function bootOnce(spec: QemuBootSpec, accel: Accel, probeKvm: boolean): Promise<QemuSession> {
+  const sockDir = await mkdtemp(join(tmpdir(), 'dmaheap-qemu-'))
+  const sock = join(sockDir, 'agent.sock')
+  const con = new Console(spec.consoleLog)
+  const args = [
+    '-accel', accel,
+    ...spec.machineArgs(accel),
+    '-m', spec.memory,
+    '-smp', String(spec.smp),
+    '-nodefaults', '-no-user-config', '-display', 'none', '-no-reboot',
+    '-kernel', spec.kernel,
+    '-initrd', spec.initrd,
+    '-append', spec.cmdline,
+    '-serial', 'stdio',
+    '-device', 'virtio-serial-pci',
+    '-chardev', `socket,id=agent,path=${sock},server=on,wait=off`,
+    '-device', `virtserialport,chardev=agent,name=dmaheap.agent`,
+  ]
+  const t0 = Date.now()
+  let stderr = ''
+  let exited = false
+  const proc: ResultPromise = execa(spec.qemu, args, {
+    stdin: 'ignore',
+    buffer: false,
+    reject: false,
+    cleanup: true,
+  })
+  proc.stdout?.on('data', (c: Buffer) => con.push(c))
+  proc.stderr?.on('data', (c: Buffer) => (stderr += c.toString()))
+  const exit = proc.then((r) => {
+    exited = true
+    return r
+  })
+
+  let killed = false
+  const kill = async () => {
+    if (killed) return
+    killed = true
+    if (!exited) {
+      proc.kill('SIGTERM')
+      await Promise.race([exit, sleep(3000)])
+      if (!exited) proc.kill('SIGKILL')
+      await exit
+    }
+    await con.close()
+    await rm(sockDir, { recursive: true, force: true })
+  }
+
+  const fail = async (kvmHung: boolean): Promise<never> => {
+    await sleep(100) // let the last console bytes and stderr arrive
+    const cause = diagnoseBoot(con.tail(TAIL_LINES), stderr, exited)
+    const tail = con.tail(20)
+    await kill()
+    throw Object.assign(new BootAttemptFailed(cause, kvmHung), { tail, stderr })
+  }
+
+  try {
+    if (!(await waitForFile(sock, 10_000, () => exited))) await fail(false)
+    const socket = await connectSocket(sock)
+    const transport = new StreamTransport(socket, socket, 'QEMU virtio-serial port', kill)
+    exit.then(() => transport.fail(`QEMU exited (${diagnoseBoot(con.tail(TAIL_LINES), stderr, true)})`))
+    const agent = new Agent(transport)
+
+    // Wait for the agent, watching for the ways a boot goes wrong meanwhile.
+    let kvmHung = false
+    let booted = false
+    void (async () => {
+      const deadline = t0 + spec.bootTimeoutMs
+      while (!exited && !booted && Date.now() < deadline) {
+        if (probeKvm && (/KVM internal error|emulation failure/.test(stderr) || (con.bytes === 0 && Date.now() - t0 > KVM_PROBE_MS))) {
+          kvmHung = true
+          transport.fail('KVM did not run the guest')
+          return
+        }
+        if (con.has(/Kernel panic - not syncing/)) {
+          await sleep(300)
+          transport.fail('kernel panic during boot')
+          return
+        }
+        await sleep(50)
+      }
+      if (!exited && !booted) transport.fail(`no agent within ${spec.bootTimeoutMs} ms`)
+    })()
+    let hello: Responses['hello']
+    try {
+      hello = await helloOrFail(agent, 'the QEMU guest', spec.bootTimeoutMs + 1000)
+    } catch (e) {
+      if (!(e instanceof InfraError) || !/agent link lost/.test(e.message)) {
+        await kill()
+        throw e
+      }
+      await fail(kvmHung)
+      throw e // not reached
+    }
+    // From here on a panic shows up as a lost link (QEMU exits, -no-reboot).
+    booted = true
+    const bootMs = Date.now() - t0
+    return {
+      agent,
+      hello,
+      accel,
+      bootMs,
+      consoleTail: (n) => con.tail(n),
+      close: () => agent.close(),
+    }
+  } catch (e) {
+    await kill()
+    throw e
+  }
+}
+
+async function qemuVersion(qemu: string): Promise<string> {
+  const r = await execa(qemu, ['--version'], { reject: false })
+  if (r.exitCode !== 0 && r.failed) {
+    throw new InfraError(`${qemu} cannot run`, `install it: apt-get install ${qemu.includes('aarch64') ? 'qemu-system-arm' : 'qemu-system-x86'}`)
+  }
+  return r.stdout.split('\n')[0] ?? ''
+}
+
+/**
+ * Boots and waits for the agent. With accel "auto", KVM is tried where
+ * /dev/kvm is usable; a KVM that hangs or fails is remembered (per host
+ * kernel and QEMU version) and TCG is used instead.
+ */
+export async function bootQemu(spec: QemuBootSpec): Promise<QemuSession> {
+  const version = await qemuVersion(spec.qemu)
+  const cacheKey = `${release()} ${version}`
+  let accel: Accel
+  if (spec.accel === 'auto') {
+    const broken = (await readAccelVerdict(cacheKey)) === 'kvm-broken'
+    accel = !broken && (await kvmUsable()) ? 'kvm' : 'tcg'
+  } else {
+    accel = spec.accel
+  }
+  const probeKvm = spec.accel === 'auto' && accel === 'kvm'
+  try {
+    return await bootOnce(spec, accel, probeKvm)
+  } catch (e) {
+    if (e instanceof BootAttemptFailed && e.kvmHung) {
+      spec.log('KVM did not run the guest here; remembering that and booting under TCG')
+      await writeAccelVerdict(cacheKey, 'kvm-broken')
+      try {
+        return await bootOnce(spec, 'tcg', false)
+      } catch (e2) {
+        throw asInfra(e2)
+      }
+    }
+    throw asInfra(e)
+  }
+}
+
+function asInfra(e: unknown): unknown {
+  if (e instanceof BootAttemptFailed) {
+    const { tail } = e as BootAttemptFailed & { tail: string }
+    return new InfraError(`boot failed: ${e.message}`, 'see the console log kept with the results', tail)
+  }
+  return e
+}

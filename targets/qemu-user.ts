@@ -1,0 +1,39 @@
+/**
+ * A foreign-architecture agent under QEMU user-mode emulation on this machine
+ * (qemu-aarch64-static). It has no dma-heaps of its own (it shares this
+ * machine's kernel), so it exercises the agent build for that architecture
+ * against the reference heap: proof the cross-built agent works.
+ */
+import { existsSync } from 'node:fs'
+import { InfraError } from '../core/errors.js'
+import { agentBinary, type Arch } from '../core/paths.js'
+import type { StartContext, Target, TargetSession } from '../core/target.js'
+import { helloOrFail } from '../runners/hello.js'
+import { spawnAgentProcess } from '../runners/process.js'
+
+export function qemuUserTarget(arch: Arch): Target {
+  const name = `qemu-user-${arch}`
+  return {
+    name,
+    description: `the ${arch} agent under qemu-${arch}-static on this machine (reference heap only)`,
+    async start(_ctx: StartContext): Promise<TargetSession> {
+      const agentPath = agentBinary(arch)
+      if (!existsSync(agentPath)) {
+        throw new InfraError(`the ${arch} agent is not built`, `install gcc-${arch}-linux-gnu and run \`npm run build\``)
+      }
+      const emulator = `qemu-${arch}-static`
+      const { agent } = spawnAgentProcess(emulator, [agentPath])
+      const hello = await helloOrFail(agent, name, 30_000).catch(async (e: Error) => {
+        await agent.close()
+        throw new InfraError(`${emulator} did not run the ${arch} agent: ${e.message}`, 'apt-get install qemu-user-static')
+      })
+      return {
+        info: { target: name, hello, facts: { emulator } },
+        agent,
+        artifacts: {},
+        consoleTail: () => '',
+        close: () => agent.close(),
+      }
+    },
+  }
+}
