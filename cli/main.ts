@@ -56,7 +56,10 @@ async function exitWith(work: () => Promise<number>): Promise<void> {
 
 const program = new Command('dmaheap')
   .description('Conformance tests for Linux dma-buf heaps (/dev/dma_heap/*)')
-  .showHelpAfterError()
+  .showHelpAfterError('(run with --help for usage)')
+  .configureOutput({ outputError: (msg, write) => write(`dmaheap: ${msg}`) })
+  // Bad command-line input is exit 2, like every other bad input.
+  .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : ExitCode.infrastructure))
 
 withTargetOptions(
   program

@@ -190,7 +190,8 @@ async function bootOnce(spec: QemuBootSpec, accel: Accel, probeKvm: boolean): Pr
 
   try {
     if (!(await waitForFile(sock, 10_000, () => exited))) await fail(false)
-    const socket = await connectSocket(sock)
+    // QEMU may exit between creating the socket and our connect.
+    const socket = await connectSocket(sock).catch(() => fail(false))
     const transport = new StreamTransport(socket, socket, 'QEMU virtio-serial port', kill)
     exit.then(() => transport.fail(`QEMU exited (${diagnoseBoot(con.tail(TAIL_LINES), stderr, true)})`))
     const agent = new Agent(transport)

@@ -45,8 +45,11 @@ function plain(v: unknown): unknown {
   return typeof v === 'bigint' ? v.toString() : v
 }
 
+/** Values in failure messages: bare where unambiguous (4096, EINVAL), quoted otherwise. */
 function show(v: unknown): string {
-  return typeof v === 'string' ? JSON.stringify(v) : String(v)
+  if (v === undefined) return 'nothing'
+  if (typeof v === 'string') return v === '' || /\s/.test(v) ? JSON.stringify(v) : v
+  return String(v)
 }
 
 export class Checker {

@@ -20,6 +20,25 @@ bool reference_has_udmabuf(void)
 	return access("/dev/udmabuf", R_OK | W_OK) == 0;
 }
 
+/* MemAvailable in bytes, or UINT64_MAX when it cannot be read. */
+static uint64_t mem_available(void)
+{
+	char line[256];
+	unsigned long long kb;
+	FILE *f = fopen("/proc/meminfo", "re");
+	uint64_t bytes = UINT64_MAX;
+
+	if (!f)
+		return bytes;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "MemAvailable: %llu kB", &kb) == 1) {
+			bytes = (uint64_t)kb * 1024;
+			break;
+		}
+	fclose(f);
+	return bytes;
+}
+
 static int to_udmabuf(int memfd, uint64_t size, uint32_t fd_flags, int *out)
 {
 	struct udmabuf_create create = {
@@ -74,13 +93,16 @@ int reference_alloc(uint64_t len, uint32_t fd_in, uint32_t fd_flags, uint64_t he
 	if (!size)
 		return EINVAL;
 
+	/* A deliberate bound the upstream system heap lacks: the memfd's tmpfs
+	 * has no size limit, so allocating beyond what is available would wake
+	 * the OOM killer on whatever machine runs the reference heap. Refuse it
+	 * as a heap refuses memory it does not have. */
+	if (size > mem_available())
+		return ENOMEM;
+
 	memfd = memfd_create(DMAHEAP_REFERENCE_MEMFD_NAME, MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (memfd < 0)
 		return errno;
-	if (size > (uint64_t)INT64_MAX) {
-		err = ENOMEM;
-		goto out;
-	}
 	/* Allocate every page now: a heap fails an allocation it cannot back. */
 	if (fallocate(memfd, 0, 0, (off_t)size) < 0) {
 		err = (errno == ENOSPC || errno == EFBIG) ? ENOMEM : errno;

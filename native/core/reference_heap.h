@@ -8,7 +8,11 @@
  * lazily). Where /dev/udmabuf exists and the caller asks for O_RDWR, the
  * memfd is turned into a real dma-buf with UDMABUF_CREATE; udmabuf always
  * exports O_RDWR, so other access modes keep the memfd, reopened with the
- * mode asked for, which gives the same mmap permission checks. */
+ * mode asked for, which gives the same mmap permission checks.
+ *
+ * One deliberate difference: a size above MemAvailable fails with ENOMEM at
+ * once, where the mainline system heap would reclaim and may wake the OOM
+ * killer. The reference heap must be safe on any machine. */
 #ifndef DMAHEAP_REFERENCE_HEAP_H
 #define DMAHEAP_REFERENCE_HEAP_H
 

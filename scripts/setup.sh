@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Sets up a fresh Debian 12 machine (as root) to run dmaheap: the Debian
+# packages it needs, then the npm dependencies (which build the native addon)
+# and the build (TypeScript and the static agents).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(
+  qemu-system-x86        # boots the default target's kernel
+  busybox-static         # the guest initramfs's userspace (must be static)
+  qemu-user-static       # runs the aarch64 agent on this machine in the tests
+  gcc-aarch64-linux-gnu  # cross-builds the static aarch64 agent
+  libc6-dev-arm64-cross  # static glibc for that agent
+  gcc g++ make python3   # the x86_64 agent and the Node addon (node-gyp)
+  dpkg                   # dpkg-deb unpacks Debian's kernel package
+)
+
+missing=()
+for name in "${packages[@]}"; do dpkg -s "$name" >/dev/null 2>&1 || missing+=("$name"); done
+# The default target's kernel (bookworm-security) is found through apt's lists.
+kernel_known() { apt-cache search --names-only '^linux-image-6\.12\..*\+deb12-amd64-unsigned$' | grep -q .; }
+if [ ${#missing[@]} -gt 0 ] || ! kernel_known; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q
+fi
+if [ ${#missing[@]} -gt 0 ]; then
+  apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+npm ci --no-audit --no-fund
+npm run build

@@ -1,0 +1,93 @@
+// How a case becomes a verdict. The agent here is a stand-in: this tests the
+// harness's bookkeeping (pure logic), not a heap.
+import t from 'tap'
+import type { Agent } from '../core/agent.js'
+import { InfraError, UnexpectedErrno } from '../core/errors.js'
+import type { TargetInfo } from '../core/target.js'
+import { runCase, type CaseDef } from '../suites/harness.js'
+
+const target: TargetInfo = {
+  target: 'unit',
+  hello: {
+    protocol: 1, agent: 'x', sysname: 'Linux', machine: 'x86_64', release: '6.12.0', page_size: 4096,
+    reference_heap: 'dmaheap-reference', udmabuf: true, dma_heap_dir: true,
+  },
+  facts: {},
+}
+const ctx = { agent: {} as Agent, heap: { name: 'system', kind: 'kernel' as const }, heapHandle: 1, target, pageSize: 4096n }
+
+function def(run: CaseDef['run'], skip?: CaseDef['skip']): CaseDef {
+  return { id: 'unit.case', title: 'a unit case', run, ...(skip ? { skip } : {}) }
+}
+
+// Each verdict is produced inside its own throwaway parent, so the failures
+// the harness is supposed to emit do not fail this test file.
+async function verdict(d: CaseDef) {
+  const { Test } = await import('tap')
+  const parent = new Test({ name: 'parent' } as never)
+  const out = await runCase({ parent, def: d, suite: 'unit', ctx })
+  parent.end()
+  return out
+}
+
+t.test('all checks pass: PASS', async (t) => {
+  const { result } = await verdict(def(async (c) => void c.check.equal('size', 4096n, 4096n)))
+  t.equal(result.status, 'PASS')
+  t.equal(result.checks.length, 1)
+  t.equal(result.id, 'unit.case')
+  t.equal(result.heap, 'system')
+})
+
+t.test('a failed check: FAIL naming expected and observed', async (t) => {
+  const { result } = await verdict(def(async (c) => {
+    c.check.equal('size by lseek', 4096n, 8192n)
+    c.check.failsWith('ALLOC len=0', { ok: false, errno: 'ENOMEM', errnum: 12 }, 'EINVAL')
+  }))
+  t.equal(result.status, 'FAIL')
+  t.equal(result.message, 'size by lseek: expected 8192, observed 4096')
+  t.same(result.checks.map((c) => c.pass), [false, false])
+  t.same(result.checks[1], { label: 'ALLOC len=0', pass: false, expected: 'EINVAL', observed: 'ENOMEM' })
+})
+
+t.test('a case that checks nothing is never a pass', async (t) => {
+  const { result } = await verdict(def(async () => {}))
+  t.equal(result.status, 'ERROR')
+  t.match(result.message, /made no checks/)
+})
+
+t.test('an errno from a call that had to succeed: FAIL', async (t) => {
+  const { result } = await verdict(def(async (c) => {
+    c.check.equal('first', 1, 1)
+    throw new UnexpectedErrno('munmap', 'EINVAL')
+  }))
+  t.equal(result.status, 'FAIL')
+  t.match(result.message, /munmap: expected success, observed EINVAL/)
+})
+
+t.test('a lost target: ERROR, and the run is told to stop', async (t) => {
+  const { result, infra } = await verdict(def(async () => {
+    throw new InfraError('agent link lost: QEMU exited')
+  }))
+  t.equal(result.status, 'ERROR')
+  t.match(result.message, /infrastructure error: agent link lost/)
+  t.ok(infra)
+})
+
+t.test('cleanups run after a failure, in reverse order', async (t) => {
+  const order: string[] = []
+  const { result } = await verdict(def(async (c) => {
+    c.defer(async () => order.push('close'))
+    c.defer(async () => order.push('munmap'))
+    c.check.equal('x', 1, 2)
+  }))
+  t.equal(result.status, 'FAIL')
+  t.same(order, ['munmap', 'close'])
+})
+
+t.test('skip: SKIP with the reason, body not run', async (t) => {
+  let ran = false
+  const { result } = await verdict(def(async () => void (ran = true), () => 'no CPU access'))
+  t.equal(result.status, 'SKIP')
+  t.equal(result.message, 'no CPU access')
+  t.notOk(ran)
+})

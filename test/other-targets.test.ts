@@ -1,0 +1,32 @@
+// The same suites through the other front ends: the aarch64 agent under
+// qemu-aarch64-static, and the Node addon (local target) on this machine.
+// Neither has kernel heaps here, so both run on the reference heap.
+import t from 'tap'
+import { ALLOC_SIZES } from '../suites/alloc.js'
+import { dmaheap, readResults, tempOutput } from './helpers.js'
+
+for (const target of ['qemu-user-aarch64', 'local']) {
+  t.test(`alloc on the reference heap through ${target}`, async (t) => {
+    const out = tempOutput(target)
+    const r = await dmaheap(['run', '--target', target, '--suite', 'alloc', '--output', out])
+    t.equal(r.exitCode, 0, `exit 0 (stderr: ${r.stderr.slice(-2000)})`)
+    const results = readResults(out)
+    t.ok(results.every((x) => x.heap === 'dmaheap-reference'), 'only the reference heap (no /dev/dma_heap here)')
+    const size = results.filter((x) => x.id.startsWith('alloc.size.'))
+    t.equal(size.length, ALLOC_SIZES.length)
+    t.same(size.filter((x) => x.status !== 'PASS'), [], 'every size case passed')
+    // No /dev/udmabuf on this machine: fdinfo cases are honest skips.
+    const fdinfo = results.filter((x) => x.id.startsWith('alloc.fdinfo.'))
+    t.ok(fdinfo.every((x) => x.status === 'SKIP' && /memfd-backed/.test(x.message ?? '')), 'fdinfo cases skip with the reason')
+    if (target === 'qemu-user-aarch64') t.match(r.stderr, /heaps: dmaheap-reference/)
+  })
+}
+
+t.test('bad names are one-line errors before anything starts', async (t) => {
+  const suite = await dmaheap(['run', '--target', 'local', '--suite', 'nope'])
+  t.equal(suite.exitCode, 2)
+  t.match(suite.stderr, /^dmaheap: error: unknown suite "nope" \(choose from: alloc/m)
+  const target = await dmaheap(['run', '--target', 'nope'])
+  t.equal(target.exitCode, 2)
+  t.match(target.stderr, /^dmaheap: error: option '-t, --target <name>' argument 'nope' is invalid\. Allowed choices are qemu, local/m)
+})
