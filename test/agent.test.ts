@@ -71,11 +71,39 @@ t.test('fill and verify in native loops; a mismatch names the first bad byte', a
 t.test('a fault in a probe kills a forked child, never the agent', async (t) => {
   const { heap } = await agent.must('heap_open', { name: 'dmaheap-reference' })
   const { fd } = await agent.must('alloc', { heap, len: 4096 })
-  // Two pages mapped over a one-page buffer: the second page is past the end.
-  const { map } = await agent.must('mmap', { fd, len: 8192 })
+  // Mapping past the end of a buffer is refused, as dma_buf_mmap_internal does.
+  t.match(await agent.call('mmap', { fd, len: 8192 }), { ok: false, errno: 'EINVAL' })
+  const { map } = await agent.must('mmap', { fd, len: 4096 })
   t.match(await agent.must('probe', { map, offset: 4095 }), { signal: null, value: 0 })
-  t.match(await agent.must('probe', { map, offset: 4096 }), { signal: 'SIGBUS' })
+  // The page after every mapping is a PROT_NONE guard: one byte past the end faults.
+  t.match(await agent.must('probe', { map, offset: 4096 }), { signal: 'SIGSEGV' })
+  t.match(await agent.must('probe', { map, offset: 4096, access: 'write' }), { signal: 'SIGSEGV' })
   t.match(await agent.must('hello', {}), { protocol: 1 }, 'the agent is still alive')
+  t.match(await agent.call('mremap', { map, new_len: 8192 }), { ok: false, errno: 'EFAULT' }, 'no growth')
   await agent.must('munmap', { map })
   await agent.must('close', { fd })
+})
+
+t.test('a fault profile breaks exactly its rule', async (t) => {
+  const { heap } = await agent.must('heap_open', { name: 'dmaheap-reference+nozero' })
+  const a = await agent.must('alloc', { heap, len: 4096 })
+  const m = await agent.must('mmap', { fd: a.fd, len: 4096 })
+  await agent.must('fill', { map: m.map, pattern: 'const', byte: 0xee })
+  await agent.must('munmap', { map: m.map })
+  await agent.must('close', { fd: a.fd })
+  const b = await agent.must('alloc', { heap, len: 4096 })
+  const m2 = await agent.must('mmap', { fd: b.fd, len: 4096 })
+  t.match(await agent.must('verify', { map: m2.map, pattern: 'const', byte: 0 }), { mismatches: 4096, observed: 0xee }, 'dirty memory handed out again')
+  await agent.must('munmap', { map: m2.map })
+  await agent.must('close', { fd: b.fd })
+  await t.rejects(agent.call('heap_open', { name: 'dmaheap-reference+nosuchfault' }), /unknown reference heap fault/)
+})
+
+t.test('native loops: repeat, threads, exhaustion in a sacrificial child', async (t) => {
+  const { heap } = await agent.must('heap_open', { name: 'dmaheap-reference' })
+  t.match(await agent.must('alloc_repeat', { heap, len: 4096, count: 1024 }), { done: 1024, first_errno: 'none' })
+  t.match(await agent.must('alloc_threads', { heap, len: 4096, threads: 100 }), { ok: 100, threads: 100, first_errno: 'none' })
+  const before = (await agent.must('count_fds', {})).count
+  t.match(await agent.must('exhaust', { heap, chunk: 1 << 20, budget: 64 << 20 }), { bytes: 64 << 20, chunks: 64, stop: 'budget' })
+  t.equal((await agent.must('count_fds', {})).count, before, 'the child took its buffers with it')
 })

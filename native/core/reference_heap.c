@@ -1,19 +1,87 @@
 #define _GNU_SOURCE
 #include "reference_heap.h"
+#include "dmaheap.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/dma-buf.h>
 #include <linux/udmabuf.h>
+#include <pthread.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
-#define DMAHEAP_REFERENCE_MEMFD_NAME "dmaheap-reference"
-
-/* The same masks as include/uapi/linux/dma-heap.h. */
+/* The same masks as include/uapi/linux/dma-heap.h and dma-buf.h. */
 #define REF_VALID_FD_FLAGS (O_CLOEXEC | O_ACCMODE)
 #define REF_VALID_HEAP_FLAGS 0ULL
+#define REF_SYNC_VALID (DMA_BUF_SYNC_RW | DMA_BUF_SYNC_END)
+#define REF_NAME_LEN 32 /* DMA_BUF_NAME_LEN */
+
+#define MAX_MODEL_BUFS 8192
+#define MAX_POOL 256
+
+struct model_buf {
+	bool used;
+	int fd;
+	dev_t dev;
+	ino_t ino;
+	uint64_t size;
+	unsigned faults;
+	int pool_slot; /* nozero: the dirty pool entry backing it, or -1 */
+	bool has_name;
+	char name[REF_NAME_LEN];
+};
+
+/* nozero: memfds kept after their buffer is freed, handed out again dirty */
+struct pool_entry {
+	bool used, in_use;
+	int fd;
+	uint64_t size;
+};
+
+static struct model_buf bufs[MAX_MODEL_BUFS];
+static struct pool_entry pool[MAX_POOL];
+/* Buffers are allocated from several threads at once (alloc_threads). */
+static pthread_mutex_t model_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static const struct {
+	const char *name;
+	unsigned bit;
+} fault_names[] = {
+	{ "model", FAULT_MODEL },         { "nozero", FAULT_NOZERO },       { "badflags", FAULT_BADFLAGS },
+	{ "acceptzero", FAULT_ACCEPTZERO }, { "wrongsize", FAULT_WRONGSIZE }, { "leak", FAULT_LEAK },
+	{ "ignoreoffset", FAULT_IGNOREOFFSET }, { "wrongexp", FAULT_WRONGEXP }, { "badsync", FAULT_BADSYNC },
+};
+
+int reference_parse_name(const char *name, unsigned *faults)
+{
+	size_t base = strlen(DMAHEAP_REFERENCE_HEAP);
+	const char *p;
+
+	*faults = 0;
+	if (strncmp(name, DMAHEAP_REFERENCE_HEAP, base) || (name[base] && name[base] != '+'))
+		return -1;
+	p = name + base;
+	while (*p == '+') {
+		const char *start = ++p;
+		size_t n;
+		bool found = false;
+		while (*p && *p != '+')
+			p++;
+		n = (size_t)(p - start);
+		for (size_t i = 0; i < sizeof(fault_names) / sizeof(fault_names[0]); i++)
+			if (strlen(fault_names[i].name) == n && !strncmp(fault_names[i].name, start, n)) {
+				*faults |= fault_names[i].bit;
+				found = true;
+			}
+		if (!found)
+			return -1;
+	}
+	return 0;
+}
 
 bool reference_has_udmabuf(void)
 {
@@ -48,12 +116,12 @@ static int to_udmabuf(int memfd, uint64_t size, uint32_t fd_flags, int *out)
 		.size = size,
 	};
 	int dev = open("/dev/udmabuf", O_RDWR | O_CLOEXEC);
-	int fd;
+	int fd, err;
 
 	if (dev < 0)
 		return errno;
 	fd = ioctl(dev, UDMABUF_CREATE, &create);
-	int err = fd < 0 ? errno : 0;
+	err = fd < 0 ? errno : 0;
 	close(dev);
 	if (fd < 0)
 		return err;
@@ -61,6 +129,7 @@ static int to_udmabuf(int memfd, uint64_t size, uint32_t fd_flags, int *out)
 	return 0;
 }
 
+/* A new fd for the memfd with the access mode and close-on-exec asked for. */
 static int reopen_with_mode(int memfd, uint32_t fd_flags, int *out)
 {
 	char path[64];
@@ -74,52 +143,226 @@ static int reopen_with_mode(int memfd, uint32_t fd_flags, int *out)
 	return 0;
 }
 
-int reference_alloc(uint64_t len, uint32_t fd_in, uint32_t fd_flags, uint64_t heap_flags,
+static int new_memfd(uint64_t size, int *out)
+{
+	int memfd = memfd_create("dmaheap-reference", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	int err = 0;
+
+	if (memfd < 0)
+		return errno;
+	/* Allocate every page now: a heap fails an allocation it cannot back. */
+	if (size && fallocate(memfd, 0, 0, (off_t)size) < 0)
+		err = (errno == ENOSPC || errno == EFBIG) ? ENOMEM : errno;
+	else if (fcntl(memfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0)
+		err = errno;
+	if (err) {
+		close(memfd);
+		return err;
+	}
+	*out = memfd;
+	return 0;
+}
+
+static int pool_take(uint64_t size)
+{
+	for (int i = 0; i < MAX_POOL; i++)
+		if (pool[i].used && !pool[i].in_use && pool[i].size == size) {
+			pool[i].in_use = true;
+			return i;
+		}
+	return -1;
+}
+
+static int pool_add(int memfd, uint64_t size)
+{
+	for (int i = 0; i < MAX_POOL; i++)
+		if (!pool[i].used) {
+			int dup = fcntl(memfd, F_DUPFD_CLOEXEC, 0);
+			if (dup < 0)
+				return -1;
+			pool[i] = (struct pool_entry){ .used = true, .in_use = true, .fd = dup, .size = size };
+			return i;
+		}
+	return -1;
+}
+
+static int model_register(int fd, uint64_t size, unsigned faults, int pool_slot)
+{
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return errno;
+	for (int i = 0; i < MAX_MODEL_BUFS; i++)
+		if (!bufs[i].used) {
+			bufs[i] = (struct model_buf){ .used = true, .fd = fd, .dev = st.st_dev, .ino = st.st_ino,
+						      .size = size, .faults = faults, .pool_slot = pool_slot };
+			return 0;
+		}
+	return EMFILE;
+}
+
+static int model_alloc(uint64_t size, uint32_t fd_flags, unsigned faults, int *out)
+{
+	int memfd = -1, fd = -1, err, slot = -1;
+
+	if (faults & FAULT_NOZERO) {
+		slot = pool_take(size);
+		if (slot >= 0)
+			memfd = pool[slot].fd;
+	}
+	if (memfd < 0) {
+		err = new_memfd(size, &memfd);
+		if (err)
+			return err;
+		if (faults & FAULT_NOZERO)
+			slot = pool_add(memfd, size);
+	}
+	err = reopen_with_mode(memfd, fd_flags, &fd);
+	if (!err && (faults & FAULT_LEAK))
+		(void)fcntl(memfd, F_DUPFD_CLOEXEC, 0); /* the leak: a reference never dropped */
+	if (!err) {
+		err = model_register(fd, size, faults, slot);
+		if (err)
+			close(fd);
+	}
+	if (slot < 0 || pool[slot].fd != memfd)
+		close(memfd);
+	if (err) {
+		if (slot >= 0)
+			pool[slot].in_use = false;
+		return err;
+	}
+	*out = fd;
+	return 0;
+}
+
+int reference_alloc(uint64_t len, uint32_t fd_in, uint32_t fd_flags, uint64_t heap_flags, unsigned faults,
 		    struct reference_alloc_result *out)
 {
 	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
 	uint64_t size;
-	int memfd, err;
+	bool strict = !(faults & FAULT_BADFLAGS);
+	int err;
 
 	/* dma_heap_ioctl_allocate: the three EINVAL checks, in kernel order. */
-	if (fd_in)
+	if (strict && fd_in)
 		return EINVAL;
-	if (fd_flags & ~(uint32_t)REF_VALID_FD_FLAGS)
+	if (strict && (fd_flags & ~(uint32_t)REF_VALID_FD_FLAGS))
 		return EINVAL;
-	if (heap_flags & ~REF_VALID_HEAP_FLAGS)
+	if (strict && (heap_flags & ~REF_VALID_HEAP_FLAGS))
 		return EINVAL;
 	/* dma_heap_buffer_alloc: PAGE_ALIGN may wrap to 0. */
-	size = (len + page - 1) & ~(page - 1);
-	if (!size)
+	size = (faults & FAULT_WRONGSIZE) ? len : (len + page - 1) & ~(page - 1);
+	if (!size && !(faults & FAULT_ACCEPTZERO))
 		return EINVAL;
-
-	/* A deliberate bound the upstream system heap lacks: the memfd's tmpfs
-	 * has no size limit, so allocating beyond what is available would wake
-	 * the OOM killer on whatever machine runs the reference heap. Refuse it
-	 * as a heap refuses memory it does not have. */
+	if (!size)
+		size = 0; /* acceptzero: an empty buffer */
 	if (size > mem_available())
 		return ENOMEM;
+	fd_flags &= REF_VALID_FD_FLAGS; /* badflags: the extra bits are ignored */
 
-	memfd = memfd_create(DMAHEAP_REFERENCE_MEMFD_NAME, MFD_CLOEXEC | MFD_ALLOW_SEALING);
-	if (memfd < 0)
-		return errno;
-	/* Allocate every page now: a heap fails an allocation it cannot back. */
-	if (fallocate(memfd, 0, 0, (off_t)size) < 0) {
-		err = (errno == ENOSPC || errno == EFBIG) ? ENOMEM : errno;
-		goto out;
-	}
-	if (fcntl(memfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0) {
-		err = errno;
-		goto out;
-	}
-	if ((fd_flags & O_ACCMODE) == O_RDWR && reference_has_udmabuf()) {
+	pthread_mutex_lock(&model_lock);
+	if (!faults && (fd_flags & O_ACCMODE) == O_RDWR && reference_has_udmabuf()) {
+		int memfd;
+		pthread_mutex_unlock(&model_lock);
+		err = new_memfd(size, &memfd);
+		if (err)
+			return err;
 		err = to_udmabuf(memfd, size, fd_flags, &out->fd);
+		close(memfd);
 		out->backing = BACKING_UDMABUF;
-	} else {
-		err = reopen_with_mode(memfd, fd_flags, &out->fd);
-		out->backing = BACKING_MEMFD;
+		return err;
 	}
-out:
-	close(memfd);
+	err = model_alloc(size, fd_flags, faults, &out->fd);
+	pthread_mutex_unlock(&model_lock);
+	out->backing = BACKING_MODEL;
 	return err;
+}
+
+struct model_buf *reference_model_lookup(int fd)
+{
+	struct stat st;
+	struct model_buf *found = NULL;
+
+	if (fd < 0 || fstat(fd, &st) < 0)
+		return NULL;
+	pthread_mutex_lock(&model_lock);
+	for (int i = 0; i < MAX_MODEL_BUFS; i++)
+		if (bufs[i].used && bufs[i].fd == fd && bufs[i].dev == st.st_dev && bufs[i].ino == st.st_ino) {
+			found = &bufs[i];
+			break;
+		}
+	pthread_mutex_unlock(&model_lock);
+	return found;
+}
+
+void reference_model_forget(int fd)
+{
+	struct model_buf *b = reference_model_lookup(fd);
+	if (!b)
+		return;
+	pthread_mutex_lock(&model_lock);
+	if (b->pool_slot >= 0)
+		pool[b->pool_slot].in_use = false; /* nozero: back to the pool, dirty */
+	b->used = false;
+	pthread_mutex_unlock(&model_lock);
+}
+
+unsigned model_faults(const struct model_buf *b)
+{
+	return b->faults;
+}
+
+uint64_t model_size(const struct model_buf *b)
+{
+	return b->size;
+}
+
+/* dma_buf_ioctl, DMA_BUF_IOCTL_SYNC: flags outside RW|END, or neither READ
+ * nor WRITE, are EINVAL. */
+int model_sync(struct model_buf *b, uint64_t flags)
+{
+	if (b->faults & FAULT_BADSYNC)
+		return 0;
+	if (flags & ~(uint64_t)REF_SYNC_VALID)
+		return EINVAL;
+	if (!(flags & DMA_BUF_SYNC_RW))
+		return EINVAL;
+	return 0;
+}
+
+/* dma_buf_set_name: strndup_user(buf, DMA_BUF_NAME_LEN) fails with EINVAL
+ * when the string does not fit with its NUL. */
+int model_set_name(struct model_buf *b, const char *name)
+{
+	if (strlen(name) >= REF_NAME_LEN)
+		return EINVAL;
+	pthread_mutex_lock(&model_lock);
+	strcpy(b->name, name);
+	b->has_name = true;
+	pthread_mutex_unlock(&model_lock);
+	return 0;
+}
+
+/* dma_buf_mmap_internal's overflow check, and the heaps' (and udmabuf's)
+ * refusal of private mappings. */
+int model_mmap_check(struct model_buf *b, uint64_t len, int flags, uint64_t offset)
+{
+	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+	uint64_t pages = (len + page - 1) / page;
+
+	if ((flags & MAP_TYPE) == MAP_PRIVATE)
+		return EINVAL;
+	if (offset % page || len == 0)
+		return EINVAL;
+	if (offset / page + pages > b->size / page)
+		return EINVAL;
+	return 0;
+}
+
+void model_fdinfo(struct model_buf *b, char *out, size_t cap)
+{
+	int n = snprintf(out, cap, "size:\t%llu\ncount:\t1\nexp_name:\t%s\n", (unsigned long long)b->size,
+			 (b->faults & FAULT_WRONGEXP) ? "system" : DMAHEAP_REFERENCE_HEAP);
+	if (b->has_name && n > 0 && (size_t)n < cap)
+		snprintf(out + n, cap - (size_t)n, "name:\t%s\n", b->name);
 }

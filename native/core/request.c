@@ -1,0 +1,247 @@
+#define _GNU_SOURCE
+#include "request.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define READ_FILE_MAX (1 << 20)
+
+struct heap_slot heaps[MAX_HEAPS];
+struct map_slot maps[MAX_MAPS];
+
+uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+
+
+
+static char error_text[256];
+
+void bad_field(struct request *r, const char *key, const char *why)
+{
+	if (r->error)
+		return;
+	snprintf(error_text, sizeof(error_text), "field '%s': %s", key, why);
+	r->error = error_text;
+}
+
+uint64_t get_u64_opt(struct request *r, const char *key, uint64_t dflt)
+{
+	const struct json_field *f = json_get(r->obj, key);
+	char *end;
+	uint64_t v;
+
+	if (!f || f->kind == JSON_NULL)
+		return dflt;
+	if (f->kind != JSON_NUMBER && f->kind != JSON_STRING) {
+		bad_field(r, key, "expected an unsigned integer");
+		return 0;
+	}
+	if (f->value[0] == '-' || f->value[0] == '\0') {
+		bad_field(r, key, "expected an unsigned integer");
+		return 0;
+	}
+	errno = 0;
+	v = strtoull(f->value, &end, 0);
+	if (errno || *end) {
+		bad_field(r, key, "expected an unsigned integer (decimal, or 0x hex in a string)");
+		return 0;
+	}
+	return v;
+}
+
+uint64_t get_u64(struct request *r, const char *key)
+{
+	if (!json_get(r->obj, key))
+		bad_field(r, key, "missing");
+	return get_u64_opt(r, key, 0);
+}
+
+int64_t get_i64(struct request *r, const char *key)
+{
+	const struct json_field *f = json_get(r->obj, key);
+	char *end;
+	long long v;
+
+	if (!f) {
+		bad_field(r, key, "missing");
+		return 0;
+	}
+	if (f->kind != JSON_NUMBER) {
+		bad_field(r, key, "expected an integer");
+		return 0;
+	}
+	errno = 0;
+	v = strtoll(f->value, &end, 10);
+	if (errno || *end)
+		bad_field(r, key, "expected an integer");
+	return v;
+}
+
+const char *get_str_opt(struct request *r, const char *key, const char *dflt)
+{
+	const struct json_field *f = json_get(r->obj, key);
+	if (!f || f->kind == JSON_NULL)
+		return dflt;
+	if (f->kind != JSON_STRING) {
+		bad_field(r, key, "expected a string");
+		return dflt;
+	}
+	return f->value;
+}
+
+const char *get_str(struct request *r, const char *key)
+{
+	if (!json_get(r->obj, key))
+		bad_field(r, key, "missing");
+	return get_str_opt(r, key, "");
+}
+
+bool get_bool_opt(struct request *r, const char *key, bool dflt)
+{
+	const struct json_field *f = json_get(r->obj, key);
+	if (!f || f->kind == JSON_NULL)
+		return dflt;
+	if (f->kind != JSON_TRUE && f->kind != JSON_FALSE) {
+		bad_field(r, key, "expected true or false");
+		return dflt;
+	}
+	return f->kind == JSON_TRUE;
+}
+
+/* Flags are a number or a symbolic string resolved with this target's headers. */
+uint64_t get_flags(struct request *r, const char *key, const struct flag_name *table,
+			  uint64_t dflt)
+{
+	const struct json_field *f = json_get(r->obj, key);
+	const char *bad;
+	uint64_t v;
+
+	if (!f || f->kind == JSON_NULL)
+		return dflt;
+	if (f->kind == JSON_NUMBER)
+		return get_u64_opt(r, key, dflt);
+	if (f->kind != JSON_STRING) {
+		bad_field(r, key, "expected flags: a number or names joined by '|'");
+		return 0;
+	}
+	if (flags_parse(f->value, table, &v, &bad) < 0) {
+		bad_field(r, key, "unknown flag name");
+		return 0;
+	}
+	return v;
+}
+
+int get_fd(struct request *r, const char *key)
+{
+	int64_t fd = get_i64(r, key);
+	if (!r->error && (fd < 0 || fd > INT32_MAX))
+		bad_field(r, key, "not a file descriptor");
+	return (int)fd;
+}
+
+struct heap_slot *get_heap(struct request *r)
+{
+	uint64_t h = get_u64(r, "heap");
+	if (r->error)
+		return NULL;
+	if (h < 1 || h > MAX_HEAPS || !heaps[h - 1].used) {
+		bad_field(r, "heap", "no open heap with this handle");
+		return NULL;
+	}
+	return &heaps[h - 1];
+}
+
+struct map_slot *get_map(struct request *r)
+{
+	uint64_t m = get_u64(r, "map");
+	if (r->error)
+		return NULL;
+	if (m < 1 || m > MAX_MAPS || !maps[m - 1].used) {
+		bad_field(r, "map", "no mapping with this handle");
+		return NULL;
+	}
+	return &maps[m - 1];
+}
+
+/* A [offset, offset+len) range inside a mapping; len 0 means "to the end". */
+bool get_range(struct request *r, const struct map_slot *m, uint64_t *off, uint64_t *len)
+{
+	*off = get_u64_opt(r, "offset", 0);
+	*len = get_u64_opt(r, "len", 0);
+	if (r->error)
+		return false;
+	if (*off > m->len) {
+		bad_field(r, "offset", "beyond the end of the mapping");
+		return false;
+	}
+	if (*len == 0)
+		*len = m->len - *off;
+	if (*len > m->len - *off) {
+		bad_field(r, "len", "range beyond the end of the mapping");
+		return false;
+	}
+	return true;
+}
+
+bool get_pattern(struct request *r, struct pattern *p)
+{
+	const char *kind = get_str(r, "pattern");
+	if (r->error)
+		return false;
+	if (!strcmp(kind, "prng")) {
+		p->kind = PATTERN_PRNG;
+		p->seed = get_u64(r, "seed");
+	} else if (!strcmp(kind, "const")) {
+		p->kind = PATTERN_CONST;
+		uint64_t b = get_u64(r, "byte");
+		if (b > 255)
+			bad_field(r, "byte", "must be 0..255");
+		p->byte = (uint8_t)b;
+	} else {
+		bad_field(r, "pattern", "expected \"prng\" or \"const\"");
+	}
+	return !r->error;
+}
+
+int read_text_file(const char *path, struct jbuf *out, const char *key)
+{
+	char *buf = malloc(READ_FILE_MAX);
+	size_t n = 0;
+	int fd, err = 0;
+
+	if (!buf)
+		return ENOMEM;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		free(buf);
+		return errno;
+	}
+	while (n < READ_FILE_MAX) {
+		ssize_t k = read(fd, buf + n, READ_FILE_MAX - n);
+		if (k < 0) {
+			if (errno == EINTR)
+				continue;
+			err = errno;
+			break;
+		}
+		if (k == 0)
+			break;
+		n += (size_t)k;
+	}
+	close(fd);
+	if (!err)
+		jb_strn(out, key, buf, n);
+	free(buf);
+	return err;
+}
+

@@ -1,0 +1,66 @@
+/* What every op shares: the request being answered, the field readers, and
+ * the tables of open heaps and mappings that requests refer to by handle.
+ * All of it is used under the dispatch lock (dispatch.c). */
+#ifndef DMAHEAP_REQUEST_H
+#define DMAHEAP_REQUEST_H
+
+#include "flags.h"
+#include "json.h"
+#include "pattern.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define MAX_HEAPS 64
+#define MAX_MAPS 256
+
+struct heap_slot {
+	bool used;
+	bool reference;
+	unsigned faults; /* reference heap fault profile */
+	int fd;          /* the /dev/dma_heap node; -1 for the reference heap */
+};
+
+struct map_slot {
+	bool used;
+	bool model;      /* a reference model buffer's mapping */
+	uint8_t *addr;
+	size_t len;
+	uint8_t *guard;  /* the PROT_NONE page right after the mapping */
+};
+
+extern struct heap_slot heaps[MAX_HEAPS];
+extern struct map_slot maps[MAX_MAPS];
+
+struct request {
+	const struct json_object *obj;
+	struct jbuf *out;
+	const char *error; /* set by a failed field read; answered as a bad request */
+	int err;           /* errno of the failed syscall, 0 on success */
+};
+
+uint64_t now_ns(void);
+
+/* Field readers: on a missing or malformed field they record an error and
+ * return a zero value; an op checks r->error before acting. */
+void bad_field(struct request *r, const char *key, const char *why);
+uint64_t get_u64_opt(struct request *r, const char *key, uint64_t dflt);
+uint64_t get_u64(struct request *r, const char *key);
+int64_t get_i64(struct request *r, const char *key);
+const char *get_str_opt(struct request *r, const char *key, const char *dflt);
+const char *get_str(struct request *r, const char *key);
+bool get_bool_opt(struct request *r, const char *key, bool dflt);
+uint64_t get_flags(struct request *r, const char *key, const struct flag_name *table, uint64_t dflt);
+int get_fd(struct request *r, const char *key);
+struct heap_slot *get_heap(struct request *r);
+struct map_slot *get_map(struct request *r);
+bool get_range(struct request *r, const struct map_slot *m, uint64_t *off, uint64_t *len);
+bool get_pattern(struct request *r, struct pattern *p);
+
+/* Reads a whole (small) text file into the response under `key`; 0 or errno. */
+int read_text_file(const char *path, struct jbuf *out, const char *key);
+
+typedef void (*op_fn)(struct request *);
+
+#endif
