@@ -16,6 +16,14 @@ function seconds(v: string): number {
   return n
 }
 
+/** "256M", "1G", "4096": a size in bytes. */
+export function parseSize(v: string): bigint {
+  const m = /^(\d+)([KMGT]?)(i?B)?$/i.exec(v.trim())
+  if (!m) throw new InvalidArgumentError('expected a size such as 256M or 1G')
+  const shift = { '': 0n, K: 10n, M: 20n, G: 30n, T: 40n }[m[2]!.toUpperCase() as '' | 'K' | 'M' | 'G' | 'T']
+  return BigInt(m[1]!) << shift
+}
+
 function withTargetOptions(cmd: Command): Command {
   return cmd
     .addOption(new Option('-t, --target <name>', 'where to run').choices([...TARGET_NAMES, 'qemu-x86_64']).default(DEFAULT_TARGET))
@@ -67,8 +75,11 @@ withTargetOptions(
     .description('start the target, run the suites on every heap and the reference heap; TAP on stdout')
     .option('-s, --suite <names>', 'suites to run (repeat or comma-separate); default all', collect)
     .option('-H, --heap <names>', 'heaps to test (repeat or comma-separate); default all', collect)
-    .option('-o, --output <dir>', 'the run\'s output folder (default dmaheap-output/<time>-<target>)'),
-).action(async (o: TargetFlags & { suite?: string[]; heap?: string[]; output?: string }) => {
+    .option('-o, --output <dir>', 'the run\'s output folder (default dmaheap-output/<time>-<target>)')
+    .option('--allow-exhaustion', 'run exhaustion on a target that is not a disposable QEMU guest')
+    .option('--memory-budget <size>', 'the most a destructive case may allocate (e.g. 256M)', parseSize)
+    .addOption(new Option('--reference-faults <faults>', 'break the reference heap on purpose (self-tests)').argParser(collect).hideHelp()),
+).action(async (o: TargetFlags & { suite?: string[]; heap?: string[]; output?: string; allowExhaustion?: boolean; memoryBudget?: bigint; referenceFaults?: string[] }) => {
   installInterruptHandler()
   await exitWith(() =>
     runCommand({
@@ -76,6 +87,9 @@ withTargetOptions(
       ...(o.suite ? { suite: o.suite } : {}),
       ...(o.heap ? { heap: o.heap } : {}),
       ...(o.output ? { output: o.output } : {}),
+      ...(o.allowExhaustion ? { allowExhaustion: true } : {}),
+      ...(o.memoryBudget !== undefined ? { memoryBudget: o.memoryBudget } : {}),
+      ...(o.referenceFaults ? { referenceFaults: o.referenceFaults } : {}),
       qemu: qemuOptions(o),
     }),
   )

@@ -6,12 +6,13 @@
 import { createWriteStream } from 'node:fs'
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { Test, type TestOpts } from 'tap'
 import { ExitCode, InfraError, UsageError } from '../core/errors.js'
 import { REFERENCE_HEAP } from '../core/protocol.js'
 import type { RunSummary } from '../core/result.js'
+import type { RunSettings } from '../suites/harness.js'
 import type { TargetSession } from '../core/target.js'
 import { ResultsFile } from '../reports/results-file.js'
+import { createTapRoot } from '../reports/tap-root.js'
 import { heapsOf } from '../suites/heaps.js'
 import { resolveSuites } from '../suites/index.js'
 import { runSuites } from '../suites/run.js'
@@ -25,6 +26,25 @@ export interface RunOptions {
   heap?: string[]
   output?: string
   qemu: QemuTargetOptions
+  /** run exhaustion on a target that is not disposable */
+  allowExhaustion?: boolean
+  /** bound for destructive cases, bytes */
+  memoryBudget?: bigint
+  /** fault profile of the reference heap (the harness's self-tests) */
+  referenceFaults?: string[]
+}
+
+function runSettings(opts: RunOptions, disposable: boolean): RunSettings {
+  const destructive = disposable || !!opts.allowExhaustion
+  return {
+    destructive,
+    destructiveReason: disposable
+      ? 'the target is a disposable QEMU guest'
+      : opts.allowExhaustion
+        ? '--allow-exhaustion was given'
+        : 'destructive: can exhaust this machine\'s memory; pass --allow-exhaustion (bounded by --memory-budget)',
+    ...(opts.memoryBudget !== undefined ? { memoryBudget: opts.memoryBudget } : {}),
+  }
 }
 
 export const log = (m: string) => process.stderr.write(`dmaheap: ${m}\n`)
@@ -55,7 +75,7 @@ export async function runCommand(opts: RunOptions): Promise<number> {
     if (listed.includes(REFERENCE_HEAP)) {
       throw new InfraError(`the target has a kernel heap named ${REFERENCE_HEAP}, the reference heap's reserved name`)
     }
-    let heaps = heapsOf(listed)
+    let heaps = heapsOf(listed, opts.referenceFaults)
     if (opts.heap?.length) {
       const unknown = opts.heap.filter((h) => !heaps.some((x) => x.name === h))
       if (unknown.length) {
@@ -69,13 +89,14 @@ export async function runCommand(opts: RunOptions): Promise<number> {
     log(`heaps: ${heaps.map((h) => h.name).join(', ')}; suites: ${suites.map((s) => s.name).join(', ')}; output: ${outputDir}`)
 
     const results = new ResultsFile(outputDir)
-    const root: Test = new Test({ name: 'dmaheap' } as TestOpts)
+    const root = createTapRoot('dmaheap')
     const tapFile = createWriteStream(join(outputDir, 'results.tap'))
     root.pipe(process.stdout)
     root.pipe(tapFile)
     const ended = new Promise<void>((resolve) => root.on('end', () => resolve()))
 
-    const outcome = await runSuites({ root, session, suites, heaps, onResult: (r) => results.append(r) })
+    const settings = runSettings(opts, session.info.facts.disposable === true)
+    const outcome = await runSuites({ root, session, suites, heaps, settings, onResult: (r) => results.append(r) })
     const c = outcome.counts
     if (outcome.infra) {
       const tail = session.consoleTail(20)
@@ -84,7 +105,7 @@ export async function runCommand(opts: RunOptions): Promise<number> {
     } else {
       const { release, machine, page_size } = session.info.hello
       root.comment(`${target.name}, Linux ${release} ${machine}, page size ${page_size}`)
-      root.comment(`totals: ${c.PASS} pass, ${c.FAIL} fail, ${c.SKIP} skip, ${c.ERROR} error`)
+      root.comment(`totals: ${c.PASS} pass, ${c.FAIL} fail, ${c.SKIP} skip, ${c.DONE} observed, ${c.ERROR} error`)
       root.end()
     }
     await ended
@@ -107,7 +128,7 @@ export async function runCommand(opts: RunOptions): Promise<number> {
         2,
       ) + '\n',
     )
-    log(`${c.PASS} pass, ${c.FAIL} fail, ${c.SKIP} skip, ${c.ERROR} error; outputs saved to ${outputDir}`)
+    log(`${c.PASS} pass, ${c.FAIL} fail, ${c.SKIP} skip, ${c.DONE} observed, ${c.ERROR} error; outputs saved to ${outputDir}`)
     if (outcome.infra) {
       log(`error: ${outcome.infra.message} (the console log is in ${outputDir})`)
       return ExitCode.infrastructure

@@ -50,9 +50,23 @@ export interface Requests {
   sync: { fd: number; flags: Flags }
   probe: { map: number; offset: WireU64; access?: 'read' | 'write'; timeout_s?: number }
   meminfo: {}
+  read_file: { path: string }
   kmsg: { text: string }
+  kmsg_drain: {}
   count_fds: {}
+  set_name: { fd: number; name: string; variant?: 'A' | 'B' }
+  ioctl_raw: { fd: number; cmd: WireU64 }
+  export_sync_file: { fd: number; flags?: Flags }
+  import_sync_file: { fd: number; sync_fd: number; flags?: Flags }
+  alloc_repeat: AllocLoopRequest & { count: number }
+  alloc_threads: AllocLoopRequest & { threads: number }
+  exhaust: { heap: number; chunk: WireU64; budget?: WireU64; time_limit_s?: number }
+  vgem_open: {}
+  prime_import: { dev: number; fd: number }
+  gem_close: { dev: number; handle: number }
 }
+
+export type AllocLoopRequest = Pick<Requests['alloc'], 'heap' | 'len' | 'fd_flags'>
 
 export type PatternRequest = {
   map: number
@@ -74,11 +88,13 @@ export interface Responses {
     reference_heap: string
     udmabuf: boolean
     dma_heap_dir: boolean
+    pid: number
+    o_cloexec: number
   }
   list_heaps: { heaps: string[] }
   heap_open: { heap: number; fd: number }
   heap_close: {}
-  alloc: { fd: number; ns: number; backing?: 'udmabuf' | 'memfd'; trailing_intact?: boolean }
+  alloc: { fd: number; ns: number; backing?: ReferenceBacking; trailing_intact?: boolean }
   buf_size: { size: WireU64 }
   fdinfo: { text: string }
   fd_flags: { cloexec: boolean; accmode: 'O_RDONLY' | 'O_WRONLY' | 'O_RDWR' | 'O_ACCMODE' }
@@ -98,9 +114,28 @@ export interface Responses {
   sync: {}
   probe: { signal: string | null; signum?: number; value?: number }
   meminfo: { text: string }
+  read_file: { text: string }
   kmsg: {}
+  kmsg_drain: { text: string }
   count_fds: { count: number }
+  set_name: {}
+  ioctl_raw: { ret: number }
+  export_sync_file: { sync_fd: number }
+  import_sync_file: {}
+  alloc_repeat: { done: number; first_errno: string; ns: number }
+  alloc_threads: { ok: number; threads: number; first_errno: string; first_step: string; ns: number }
+  /** stop: an errno name, "budget", "time", "killed:SIGKILL" (OOM killer), or "lost" */
+  exhaust: { bytes: WireU64; chunks: number; stop: string; ns: number }
+  vgem_open: { fd: number; path: string }
+  prime_import: { handle: number }
+  gem_close: {}
 }
+
+/**
+ * How the reference heap backed a buffer: a real dma-buf from udmabuf, or
+ * the core's model of one over a memfd (see native/core/reference_heap.h).
+ */
+export type ReferenceBacking = 'udmabuf' | 'model'
 
 export type Op = keyof Requests & keyof Responses
 

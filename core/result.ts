@@ -1,9 +1,11 @@
 /**
  * The result model: one record per (case, heap) as it finishes. Statuses are
  * KCIDB's: PASS and FAIL are verdicts on the heap; ERROR means the harness or
- * the target broke (no verdict); SKIP says why the case did not run.
+ * the target broke (no verdict); SKIP says why the case did not run; DONE is
+ * an observed-only case (behaviour that legitimately differs across kernel
+ * versions, recorded and compared with the reference heap, never failed).
  */
-export type CaseStatus = 'PASS' | 'FAIL' | 'ERROR' | 'SKIP'
+export type CaseStatus = 'PASS' | 'FAIL' | 'ERROR' | 'SKIP' | 'DONE'
 
 export interface CaseResult {
   /** stable case id, e.g. "alloc.size.4097" */
@@ -17,6 +19,10 @@ export interface CaseResult {
   message?: string
   /** every check the case made, in order */
   checks: CheckRecord[]
+  /** what an observed-only case saw, by label */
+  observations?: Record<string, unknown>
+  /** what the kernel printed during the case, when it printed a problem */
+  kernelLog?: string
   durationMs: number
 }
 
@@ -34,5 +40,5 @@ export interface RunSummary {
 }
 
 export function emptyCounts(): Record<CaseStatus, number> {
-  return { PASS: 0, FAIL: 0, ERROR: 0, SKIP: 0 }
+  return { PASS: 0, FAIL: 0, ERROR: 0, SKIP: 0, DONE: 0 }
 }

@@ -1,16 +1,19 @@
-/** Helpers shared by suites: page alignment, fdinfo parsing, buffer setup. */
-import { toWireU64 } from '../core/protocol.js'
-import type { CaseContext } from './harness.js'
+/** Helpers shared by suites: page alignment, fdinfo and meminfo parsing, buffer setup. */
+import type { Agent } from '../core/agent.js'
+import { toWireU64, type Flags, type ReferenceBacking } from '../core/protocol.js'
+import type { CaseContext, CaseEnv } from './harness.js'
 
 export const U64_MAX = 0xffff_ffff_ffff_ffffn
+export const KiB = 1024n
+export const MiB = 1024n * KiB
 
 /** PAGE_ALIGN as the kernel computes it on a u64: it wraps to 0 near 2^64. */
 export function pageAlign(len: bigint, page: bigint): bigint {
   return (len + page - 1n) & ~(page - 1n) & U64_MAX
 }
 
-/** fdinfo "key:\tvalue" lines as a map (pos, flags, size, count, exp_name, name). */
-export function parseFdinfo(text: string): Map<string, string> {
+/** "key:\tvalue" lines as a map (fdinfo: pos, flags, size, count, exp_name, name). */
+export function parseColonLines(text: string): Map<string, string> {
   const m = new Map<string, string>()
   for (const line of text.split('\n')) {
     const i = line.indexOf(':')
@@ -18,22 +21,88 @@ export function parseFdinfo(text: string): Map<string, string> {
   }
   return m
 }
+export const parseFdinfo = parseColonLines
+
+/** A /proc/meminfo field in bytes ("MemAvailable", "CmaFree"). */
+export function meminfoBytes(text: string, field: string): bigint | undefined {
+  const v = parseColonLines(text).get(field)
+  const m = v ? /^(\d+)\s*kB$/.exec(v) : null
+  return m ? BigInt(m[1]!) * KiB : undefined
+}
+
+/**
+ * Memory a heap's buffers hold, as a gauge that rises on allocation and falls
+ * on release: MemTotal - MemAvailable for kernel heaps and udmabuf-backed
+ * reference buffers (pinned by udmabuf, they leave the Shmem count); Shmem
+ * for the reference heap's model buffers, which counts their memfd pages
+ * exactly even on a busy machine whose MemAvailable moves by more than a
+ * buffer.
+ */
+export async function memoryInUse(agent: Agent, heap: { kind: 'kernel' | 'reference' }, udmabuf: boolean): Promise<bigint> {
+  const text = (await agent.must('meminfo', {})).text
+  const field = (f: string) => {
+    const v = meminfoBytes(text, f)
+    if (v === undefined) throw new Error(`/proc/meminfo has no ${f}`)
+    return v
+  }
+  return heap.kind === 'reference' && !udmabuf ? field('Shmem') : field('MemTotal') - field('MemAvailable')
+}
+
+/**
+ * Bytes held by live buffers, as exactly as the target allows: the dma-buf
+ * debugfs total (dma_buf_release removes a buffer from it, which is when a
+ * heap frees its memory); Shmem for the reference heap's model buffers;
+ * failing both, memoryInUse. Returns the gauge's name with the value.
+ */
+export async function liveBufferBytes(ctx: CaseEnv): Promise<{ gauge: string; bytes: bigint }> {
+  if (ctx.heap.kind === 'reference' && !ctx.target.hello.udmabuf) {
+    return { gauge: 'Shmem', bytes: await memoryInUse(ctx.agent, ctx.heap, false) }
+  }
+  const info = await ctx.agent.call('read_file', { path: '/sys/kernel/debug/dma_buf/bufinfo' })
+  const total = info.ok ? /Total \d+ objects, (\d+) bytes/.exec(info.text) : null
+  if (total) return { gauge: 'dma_buf/bufinfo', bytes: BigInt(total[1]!) }
+  return { gauge: 'MemTotal-MemAvailable', bytes: await memoryInUse(ctx.agent, ctx.heap, true) }
+}
+
+/** Skip reason for cases that map buffers, on heaps without CPU access. */
+export function needsCpuAccess(env: CaseEnv): string | undefined {
+  return env.traits.cpuAccess ? undefined : 'no CPU access: this heap\'s buffers cannot be mapped (mmap of a fresh buffer fails with EINVAL)'
+}
+
+export interface Buffer {
+  fd: number
+  backing?: ReferenceBacking
+}
 
 /**
  * Allocates a buffer the contract says must succeed, recording the check, and
- * schedules its close. Returns the fd, or undefined when ALLOC failed.
+ * schedules its close. Returns undefined when ALLOC failed.
  */
-export async function allocChecked(ctx: CaseContext, len: bigint): Promise<number | undefined> {
-  const r = await ctx.agent.call('alloc', { heap: ctx.heapHandle, len: toWireU64(len), fd_flags: 'O_RDWR|O_CLOEXEC' })
-  if (!ctx.check.succeeded(`ALLOC len=${len} O_RDWR|O_CLOEXEC`, r)) return undefined
+export async function allocChecked(ctx: CaseContext, len: bigint, fdFlags: Flags = 'O_RDWR|O_CLOEXEC'): Promise<Buffer | undefined> {
+  const r = await ctx.agent.call('alloc', { heap: ctx.heapHandle, len: toWireU64(len), fd_flags: fdFlags })
+  if (!ctx.check.succeeded(`ALLOC len=${len} ${fdFlags}`, r)) return undefined
   ctx.defer(() => ctx.agent.must('close', { fd: r.fd }))
-  return r.fd
+  return r.backing ? { fd: r.fd, backing: r.backing } : { fd: r.fd }
 }
 
-/** Maps [0, len) shared read/write, recording the check, and schedules the munmap. */
-export async function mapChecked(ctx: CaseContext, fd: number, len: bigint): Promise<number | undefined> {
-  const r = await ctx.agent.call('mmap', { fd, len: toWireU64(len), prot: 'PROT_READ|PROT_WRITE', flags: 'MAP_SHARED' })
-  if (!ctx.check.succeeded(`mmap ${len} bytes PROT_READ|PROT_WRITE MAP_SHARED`, r)) return undefined
+/** Maps [offset, offset+len) shared, recording the check, and schedules the munmap. */
+export async function mapChecked(
+  ctx: CaseContext,
+  fd: number,
+  len: bigint,
+  opts: { offset?: bigint; prot?: Flags } = {},
+): Promise<number | undefined> {
+  const prot = opts.prot ?? 'PROT_READ|PROT_WRITE'
+  const offset = opts.offset ?? 0n
+  const r = await ctx.agent.call('mmap', { fd, len: toWireU64(len), prot, flags: 'MAP_SHARED', offset: toWireU64(offset) })
+  if (!ctx.check.succeeded(`mmap ${len} bytes at offset ${offset} ${prot} MAP_SHARED`, r)) return undefined
   ctx.defer(() => ctx.agent.must('munmap', { map: r.map }))
   return r.map
+}
+
+/** Label for a verify result: names the first bad byte when there is one. */
+export function verifyLabel(what: string, v: { mismatches: unknown; first_bad?: unknown; observed?: number; expected?: number }): string {
+  return Number(v.mismatches) === 0
+    ? what
+    : `${what} (first bad byte at offset ${v.first_bad}: 0x${v.observed?.toString(16)} where 0x${v.expected?.toString(16)} was expected)`
 }

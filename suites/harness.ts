@@ -12,14 +12,47 @@ import type { Outcome } from '../core/protocol.js'
 import type { CaseResult, CaseStatus, CheckRecord } from '../core/result.js'
 import type { TargetInfo } from '../core/target.js'
 import type { HeapUnderTest } from './heaps.js'
+import type { KernelLog } from './kernel-log.js'
 
-export interface CaseContext {
+/** What the user allowed for this run. */
+export interface RunSettings {
+  /** exhaustion and other cases that can stress a target's memory */
+  destructive: boolean
+  /** why destructive cases are (not) allowed, for skip messages */
+  destructiveReason: string
+  /** upper bound on what a destructive case may allocate, bytes */
+  memoryBudget?: bigint
+}
+
+/** What the suite runner learned about the target once, before any case. */
+export interface TargetTraits {
+  /** a vgem device to import buffers into */
+  vgem: boolean
+  /** init_on_alloc as it applies, and where that came from */
+  initOnAlloc: string
+}
+
+/** What the suite runner learned about a heap before its cases ran. */
+export interface HeapTraits {
+  /** false for heaps whose buffers cannot be mapped (protected heaps) */
+  cpuAccess: boolean
+}
+
+export interface CaseEnv {
   agent: Agent
   heap: HeapUnderTest
   /** the agent's handle of the heap, opened O_RDWR|O_CLOEXEC for the suite */
   heapHandle: number
   target: TargetInfo
   pageSize: bigint
+  settings: RunSettings
+  traits: HeapTraits
+  targetTraits: TargetTraits
+  /** the reference heap's observations for a case id on this target */
+  referenceObservations(caseId: string): Record<string, unknown> | undefined
+}
+
+export interface CaseContext extends CaseEnv {
   check: Checker
   /** runs after the body, pass or fail, in reverse order (close fds, munmap) */
   defer(cleanup: () => Promise<unknown>): void
@@ -30,7 +63,9 @@ export interface CaseDef {
   /** what it checks, one line, with the expectation's source */
   title: string
   /** a reason this case cannot run on this heap, or undefined */
-  skip?(ctx: Omit<CaseContext, 'check' | 'defer'>): string | undefined
+  skip?(env: CaseEnv): string | undefined
+  /** behaviour that differs across kernels: recorded, compared, never failed */
+  observeOnly?: boolean
   run(ctx: CaseContext): Promise<void>
 }
 
@@ -46,7 +81,7 @@ function plain(v: unknown): unknown {
 }
 
 /** Values in failure messages: bare where unambiguous (4096, EINVAL), quoted otherwise. */
-function show(v: unknown): string {
+export function show(v: unknown): string {
   if (v === undefined) return 'nothing'
   if (typeof v === 'string') return v === '' || /\s/.test(v) ? JSON.stringify(v) : v
   return String(v)
@@ -54,11 +89,13 @@ function show(v: unknown): string {
 
 export class Checker {
   readonly records: CheckRecord[] = []
+  readonly observations: Record<string, unknown> = {}
 
   constructor(
     private readonly t: Test,
     /** "<case id> <heap>", repeated in every assertion line */
     private readonly prefix: string,
+    private readonly reference?: Record<string, unknown>,
   ) {}
 
   private record(label: string, pass: boolean, expected: unknown, observed: unknown): boolean {
@@ -73,6 +110,11 @@ export class Checker {
     return this.record(label, observed === expected, expected, observed)
   }
 
+  /** A condition with a description of what was expected. */
+  ok(label: string, pass: boolean, expected: string, observed: unknown): boolean {
+    return this.record(label, pass, expected, observed)
+  }
+
   /** The call must succeed; records the errno it failed with otherwise. */
   succeeded<T>(label: string, outcome: Outcome<T>): outcome is { ok: true } & T {
     return this.record(label, outcome.ok, 'success', outcome.ok ? 'success' : outcome.errno)
@@ -81,6 +123,14 @@ export class Checker {
   /** The call must fail with exactly this errno. */
   failsWith(label: string, outcome: Outcome<unknown>, errno: string): boolean {
     return this.record(label, !outcome.ok && outcome.errno === errno, errno, outcome.ok ? 'success' : outcome.errno)
+  }
+
+  /** Records what happened without judging it, next to what the reference heap did. */
+  observe(label: string, value: unknown): void {
+    this.observations[label] = plain(value)
+    const ref = this.reference?.[label]
+    const vs = this.reference === undefined ? '' : ref === plain(value) ? ' (same as the reference heap)' : ` (reference heap: ${show(ref)})`
+    this.t.comment(`${this.prefix}: observed ${label}: ${show(plain(value))}${vs}`)
   }
 
   get failed(): CheckRecord | undefined {
@@ -92,7 +142,8 @@ export interface CaseRunInput {
   parent: Test
   def: CaseDef
   suite: string
-  ctx: Omit<CaseContext, 'check' | 'defer'>
+  env: CaseEnv
+  kernelLog?: KernelLog
 }
 
 export interface CaseOutcome {
@@ -101,20 +152,23 @@ export interface CaseOutcome {
   infra?: InfraError
 }
 
+const NO_TRACE = { at: null, stack: '' }
+
 /** Runs one case on one heap. An InfraError makes the case ERROR and is handed back. */
-export async function runCase({ parent, def, suite, ctx }: CaseRunInput): Promise<CaseOutcome> {
-  const name = `${def.id} ${ctx.heap.name}`
+export async function runCase({ parent, def, suite, env, kernelLog }: CaseRunInput): Promise<CaseOutcome> {
+  const name = `${def.id} ${env.heap.name}`
   const started = Date.now()
-  const base = { id: def.id, suite, heap: ctx.heap.name, target: ctx.target.target, kernel: ctx.target.hello.release }
-  const finish = (status: CaseStatus, checks: CheckRecord[], message?: string): CaseResult => ({
+  const base = { id: def.id, suite, heap: env.heap.name, target: env.target.target, kernel: env.target.hello.release }
+  const finish = (status: CaseStatus, checks: CheckRecord[], message?: string, extra: Partial<CaseResult> = {}): CaseResult => ({
     ...base,
     status,
     ...(message === undefined ? {} : { message }),
     checks,
+    ...extra,
     durationMs: Date.now() - started,
   })
 
-  const skipReason = def.skip?.(ctx)
+  const skipReason = def.skip?.(env)
   if (skipReason) {
     await parent.test(name, { skip: skipReason }, async () => {})
     return { result: finish('SKIP', [], skipReason) }
@@ -122,42 +176,64 @@ export async function runCase({ parent, def, suite, ctx }: CaseRunInput): Promis
 
   let result: CaseResult | undefined
   let infra: InfraError | undefined
-  await parent.test(name, { at: null, stack: '' } as object, async (t: Test) => {
-    const check = new Checker(t, name)
+  await parent.test(name, NO_TRACE as object, async (t: Test) => {
+    const check = new Checker(t, name, def.observeOnly ? env.referenceObservations(def.id) : undefined)
     const cleanups: Array<() => Promise<unknown>> = []
     let error: string | undefined
+    const harnessError = (e: unknown, where: string) => {
+      if (e instanceof InfraError) infra ??= e
+      else if (e instanceof UnexpectedErrno) check.succeeded(`${where}${e.op}`, { ok: false, errno: e.errno, errnum: 0 })
+      else error ??= `harness error${where ? ` in ${where.trim()}` : ''}: ${e instanceof ProtocolError ? e.message : String(e)}`
+    }
     try {
-      await def.run({ ...ctx, check, defer: (c) => cleanups.push(c) })
+      await kernelLog?.begin(name)
+      await def.run({ ...env, check, defer: (c) => cleanups.push(c) })
     } catch (e) {
-      if (e instanceof InfraError) infra = e
-      else if (e instanceof UnexpectedErrno) check.succeeded(e.op, { ok: false, errno: e.errno, errnum: 0 })
-      else error = e instanceof ProtocolError ? `harness error: ${e.message}` : `harness error: ${String(e)}`
+      harnessError(e, '')
     }
     for (const c of cleanups.reverse()) {
       if (infra) break
       try {
         await c()
       } catch (e) {
-        if (e instanceof InfraError) infra = e
-        else if (e instanceof UnexpectedErrno) check.succeeded(`cleanup ${e.op}`, { ok: false, errno: e.errno, errnum: 0 })
-        else error ??= `harness error in cleanup: ${String(e)}`
+        harnessError(e, 'cleanup ')
       }
     }
+    let log = { problems: [] as string[], excerpt: '' }
+    if (!infra && kernelLog) {
+      try {
+        log = await kernelLog.end(name)
+      } catch (e) {
+        harnessError(e, '')
+      }
+    }
+    if (log.problems.length) {
+      // A kernel problem during the case fails it, whatever the checks said.
+      check.ok('the kernel printed no WARNING, BUG, Oops or taint', false, 'a clean kernel log', log.problems.join(' | '))
+    }
+    const logExtra = log.problems.length ? { kernelLog: log.excerpt } : {}
+    const observations = Object.keys(check.observations).length ? { observations: check.observations } : {}
     if (infra) {
-      t.fail(`${name}: infrastructure error: ${infra.message}`, { at: null, stack: '' })
+      t.fail(`${name}: infrastructure error: ${infra.message}`, NO_TRACE)
       result = finish('ERROR', check.records, `infrastructure error: ${infra.message}`)
     } else if (error) {
-      t.fail(`${name}: ${error}`, { at: null, stack: '' })
-      result = finish('ERROR', check.records, error)
+      t.fail(`${name}: ${error}`, NO_TRACE)
+      result = finish('ERROR', check.records, error, logExtra)
+    } else if (check.failed) {
+      const bad = check.failed
+      result = finish('FAIL', check.records, `${bad.label}: expected ${show(bad.expected)}, observed ${show(bad.observed)}`, {
+        ...observations,
+        ...logExtra,
+      })
+    } else if (def.observeOnly && Object.keys(check.observations).length) {
+      t.pass(`${name}: observed (no verdict: this behaviour differs across kernel versions)`)
+      result = finish('DONE', check.records, undefined, observations)
     } else if (check.records.length === 0) {
       // A case that checked nothing proves nothing: never a pass.
-      t.fail(`${name}: the case made no checks`, { at: null, stack: '' })
+      t.fail(`${name}: the case made no checks`, NO_TRACE)
       result = finish('ERROR', [], 'harness error: the case made no checks')
     } else {
-      const bad = check.failed
-      result = bad
-        ? finish('FAIL', check.records, `${bad.label}: expected ${show(bad.expected)}, observed ${show(bad.observed)}`)
-        : finish('PASS', check.records)
+      result = finish('PASS', check.records, undefined, observations)
     }
   })
   return infra ? { result: result!, infra } : { result: result! }

@@ -1,19 +1,26 @@
 /**
- * The heaps a run tests: every node in the target's /dev/dma_heap, plus the
- * reference heap, with what each is expected to report where heaps
- * legitimately differ (the exporter name in fdinfo).
+ * The heaps a run tests: the reference heap first (so every kernel heap's
+ * observations can be compared with it), then every node in the target's
+ * /dev/dma_heap.
  */
-import { REFERENCE_HEAP, type Responses } from '../core/protocol.js'
+import { REFERENCE_HEAP, type ReferenceBacking } from '../core/protocol.js'
+import { expectation } from './expectations.js'
 
 export interface HeapUnderTest {
+  /** the name the agent opens: a /dev/dma_heap node, or the reference heap with its faults */
   name: string
   kind: 'kernel' | 'reference'
 }
 
-export function heapsOf(listed: string[]): HeapUnderTest[] {
+/** The reference heap's name with a fault profile: "dmaheap-reference+nozero". */
+export function referenceHeapName(faults: string[] = []): string {
+  return [REFERENCE_HEAP, ...faults].join('+')
+}
+
+export function heapsOf(listed: string[], referenceFaults: string[] = []): HeapUnderTest[] {
   return [
+    { name: referenceHeapName(referenceFaults), kind: 'reference' as const },
     ...listed.map((name) => ({ name, kind: 'kernel' as const })),
-    { name: REFERENCE_HEAP, kind: 'reference' as const },
   ]
 }
 
@@ -29,20 +36,12 @@ export function versionAtLeast(release: string, major: number, minor: number): b
 }
 
 /**
- * fdinfo's exp_name: since 5.13 the heap's name (2eebbdbaab5f, "Fix the name
- * used when exporting dmabufs to be the actual heap name"); before, the
- * exporting module's KBUILD_MODNAME. The reference heap's buffers are
- * exported by udmabuf. Undefined: not observable on this target.
+ * fdinfo's exp_name for a buffer: for a kernel heap, per the version table
+ * (the heap's name since 5.13); for the reference heap, "udmabuf" when
+ * udmabuf exported it, the reference heap's own name when the model did.
+ * Undefined: not known for this kernel.
  */
-export function expectedExporter(heap: HeapUnderTest, hello: Responses['hello']): string | undefined {
-  if (heap.kind === 'reference') return hello.udmabuf ? 'udmabuf' : undefined
-  return versionAtLeast(hello.release, 5, 13) ? heap.name : undefined
-}
-
-/**
- * Whether buffers of this heap are dma-bufs, with dma-buf fdinfo. The
- * reference heap falls back to a plain memfd where /dev/udmabuf is missing.
- */
-export function isDmaBuf(heap: HeapUnderTest, hello: Responses['hello']): boolean {
-  return heap.kind === 'kernel' || hello.udmabuf
+export function expectedExporter(heap: HeapUnderTest, release: string, backing?: ReferenceBacking): string | undefined {
+  if (heap.kind === 'reference') return backing === 'udmabuf' ? 'udmabuf' : REFERENCE_HEAP
+  return expectation('exp_name', release) === 'heap name' ? heap.name : undefined
 }

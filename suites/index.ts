@@ -1,9 +1,28 @@
 /** Every suite the harness knows, by name. */
 import { UsageError } from '../core/errors.js'
 import { allocSuite } from './alloc.js'
+import { exhaustionSuite } from './exhaustion.js'
 import type { SuiteDef } from './harness.js'
+import { importSuite } from './import.js'
+import { invalidFlagsSuite } from './invalid-flags.js'
+import { mmapSuite } from './mmap.js'
+import { releaseSuite } from './release.js'
+import { syncSuite } from './sync.js'
+import { zeroSizeSuite } from './zero-size.js'
+import { zeroingSuite } from './zeroing.js'
 
-export const SUITES: SuiteDef[] = [allocSuite]
+/** In the order they run: exhaustion last, after every other suite had a clean heap. */
+export const SUITES: SuiteDef[] = [
+  allocSuite,
+  invalidFlagsSuite,
+  zeroSizeSuite,
+  mmapSuite,
+  syncSuite,
+  zeroingSuite,
+  importSuite,
+  releaseSuite,
+  exhaustionSuite,
+]
 
 export function resolveSuites(names: string[] | undefined): SuiteDef[] {
   if (!names || names.length === 0) return SUITES

@@ -1,20 +1,25 @@
 /**
  * Runs suites on every heap of a started target, as node-tap subtests under
- * one root: "<suite> on <heap>", each with its cases. Results go to the sink
- * as each case finishes. A broken target (InfraError) stops the run at once.
+ * one root: "<suite> on <heap>", each with its cases, the reference heap
+ * first so the kernel heaps' observations can be compared with it. Results
+ * go to the sink as each case finishes. A broken target (InfraError) stops
+ * the run at once.
  */
 import type { Test } from 'tap'
+import type { Agent } from '../core/agent.js'
 import { InfraError } from '../core/errors.js'
 import { emptyCounts, type CaseResult, type CaseStatus } from '../core/result.js'
 import type { TargetSession } from '../core/target.js'
-import { runCase, type SuiteDef } from './harness.js'
+import { runCase, type CaseDef, type CaseEnv, type HeapTraits, type RunSettings, type SuiteDef, type TargetTraits } from './harness.js'
 import type { HeapUnderTest } from './heaps.js'
+import { KernelLog } from './kernel-log.js'
 
 export interface SuiteRunInput {
   root: Test
   session: TargetSession
   suites: SuiteDef[]
   heaps: HeapUnderTest[]
+  settings: RunSettings
   onResult(r: CaseResult): void
 }
 
@@ -23,10 +28,55 @@ export interface SuiteRunOutcome {
   infra?: InfraError
 }
 
-export async function runSuites({ root, session, suites, heaps, onResult }: SuiteRunInput): Promise<SuiteRunOutcome> {
+/** Whether a fresh one-page buffer can be mapped: protected heaps cannot. */
+async function probeTraits(agent: Agent, heapHandle: number, pageSize: bigint): Promise<HeapTraits> {
+  const a = await agent.call('alloc', { heap: heapHandle, len: Number(pageSize) })
+  if (!a.ok) return { cpuAccess: true } // the cases will report the failing ALLOC
+  const m = await agent.call('mmap', { fd: a.fd, len: Number(pageSize) })
+  if (m.ok) await agent.must('munmap', { map: m.map })
+  await agent.must('close', { fd: a.fd })
+  return { cpuAccess: m.ok || m.errno !== 'EINVAL' }
+}
+
+/**
+ * init_on_alloc from the kernel command line; otherwise the kernel's default,
+ * which only the target knows (facts.initOnAllocDefault, from its config).
+ */
+export function initOnAllocSetting(cmdline: string, configDefault: unknown): string {
+  const m = /(?:^|\s)init_on_alloc=(\S+)/.exec(cmdline)
+  if (m) return `${m[1]} (kernel command line)`
+  if (typeof configDefault === 'boolean') return `${configDefault ? 1 : 0} (CONFIG_INIT_ON_ALLOC_DEFAULT_ON)`
+  return 'unknown (not on the command line; the kernel config is not known here)'
+}
+
+async function probeTarget(agent: Agent, facts: Record<string, unknown>): Promise<TargetTraits> {
+  const vgem = await agent.call('vgem_open', {})
+  if (vgem.ok) await agent.must('close', { fd: vgem.fd })
+  const cmdline = await agent.call('read_file', { path: '/proc/cmdline' })
+  return { vgem: vgem.ok, initOnAlloc: initOnAllocSetting(cmdline.ok ? cmdline.text : '', facts.initOnAllocDefault) }
+}
+
+/** Appended to every suite: the agent holds no more fds than before it. */
+function fdLeakCase(suite: string, fdsBefore: () => number): CaseDef {
+  return {
+    id: `${suite}.no-fd-leak`,
+    title: `every fd the ${suite} suite opened is closed again (count of /proc/self/fd)`,
+    async run(ctx) {
+      const now = await ctx.agent.must('count_fds', {})
+      ctx.check.equal(`open fds after the ${suite} suite == before it`, now.count, fdsBefore())
+    },
+  }
+}
+
+export async function runSuites({ root, session, suites, heaps, settings, onResult }: SuiteRunInput): Promise<SuiteRunOutcome> {
   const counts = emptyCounts()
   const { agent, info } = session
   const pageSize = BigInt(info.hello.page_size)
+  const kernelLog = await KernelLog.open(agent)
+  if (!kernelLog.active) root.comment('the kernel log cannot be read on this target: cases are not checked for kernel warnings')
+  const targetTraits = await probeTarget(agent, info.facts)
+  root.comment(`target: vgem ${targetTraits.vgem ? 'present' : 'absent'}; init_on_alloc=${targetTraits.initOnAlloc}`)
+  const referenceObs = new Map<string, Record<string, unknown>>()
   let infra: InfraError | undefined
 
   for (const suite of suites) {
@@ -34,29 +84,46 @@ export async function runSuites({ root, session, suites, heaps, onResult }: Suit
       if (infra) break
       const perHeap = emptyCounts()
       await root.test(`${suite.name} on ${heap.name}`, async (t: Test) => {
-        const opened = await agent.call('heap_open', { name: heap.name, flags: 'O_RDWR|O_CLOEXEC' })
-        const heapHandle = opened.ok ? opened.heap : -1
-        for (const def of suite.cases) {
-          const ctx = { agent, heap, heapHandle, target: info, pageSize }
-          const caseDef = opened.ok
-            ? def
-            : { ...def, run: async (c: Parameters<typeof def.run>[0]) => void c.check.succeeded(`open /dev/dma_heap/${heap.name} O_RDWR`, opened) }
-          const out = await runCase({ parent: t, def: caseDef, suite: suite.name, ctx })
-          counts[out.result.status]++
-          perHeap[out.result.status]++
-          onResult(out.result)
-          if (out.infra) {
-            infra = out.infra
-            return
+        try {
+          const opened = await agent.call('heap_open', { name: heap.name, flags: 'O_RDWR|O_CLOEXEC' })
+          const heapHandle = opened.ok ? opened.heap : -1
+          const traits = opened.ok ? await probeTraits(agent, heapHandle, pageSize) : { cpuAccess: true }
+          const fdsBefore = (await agent.must('count_fds', {})).count
+          const env: CaseEnv = {
+            agent,
+            heap,
+            heapHandle,
+            target: info,
+            pageSize,
+            settings,
+            traits,
+            targetTraits,
+            referenceObservations: (id) => referenceObs.get(id),
           }
+          const cases = [...suite.cases, fdLeakCase(suite.name, () => fdsBefore)]
+          for (const def of cases) {
+            const caseDef: CaseDef = opened.ok
+              ? def
+              : { ...def, skip: undefined, run: async (c) => void c.check.succeeded(`open /dev/dma_heap/${heap.name} O_RDWR`, opened) }
+            const out = await runCase({ parent: t, def: caseDef, suite: suite.name, env, kernelLog })
+            counts[out.result.status]++
+            perHeap[out.result.status]++
+            if (heap.kind === 'reference' && out.result.observations) referenceObs.set(def.id, out.result.observations)
+            onResult(out.result)
+            if (out.infra) {
+              infra = out.infra
+              return
+            }
+          }
+          if (opened.ok) await agent.must('heap_close', { heap: heapHandle })
+          const total = cases.length
+          t.comment(
+            `${suite.name} on ${heap.name}: ${total} cases: ${perHeap.PASS} pass, ${perHeap.FAIL} fail, ${perHeap.SKIP} skip, ${perHeap.DONE} observed, ${perHeap.ERROR} error`,
+          )
+        } catch (e) {
+          if (e instanceof InfraError) infra = e
+          else throw e
         }
-        if (opened.ok) {
-          await agent.must('heap_close', { heap: heapHandle }).catch((e: unknown) => {
-            if (e instanceof InfraError) infra = e
-            else throw e
-          })
-        }
-        t.comment(`${suite.name} on ${heap.name}: ${suite.cases.length} cases: ${perHeap.PASS} pass, ${perHeap.FAIL} fail, ${perHeap.SKIP} skip, ${perHeap.ERROR} error`)
       })
     }
   }

@@ -11,6 +11,7 @@ import { join } from 'node:path'
 import { execa } from 'execa'
 import { InfraError } from '../core/errors.js'
 import { cacheDir } from '../core/paths.js'
+import type { Module } from './modules.js'
 
 /** The virtio-serial port name the agent listens on inside a QEMU guest. */
 export const AGENT_PORT_NAME = 'dmaheap.agent'
@@ -27,6 +28,11 @@ mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
 mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
+# Modules the suites need (vgem), dependencies first; a failure is reported
+# on the console and the suites that need the module skip.
+for m in $(cat /etc/modules 2>/dev/null); do
+  insmod /lib/modules/$m.ko || echo "dmaheap-init: insmod $m failed"
+done
 echo "dmaheap-init: starting agent on ${AGENT_PORT_NAME}"
 exec /bin/dmaheap-agent --virtio-port ${AGENT_PORT_NAME}
 `
@@ -54,6 +60,8 @@ export async function isStaticElf(path: string): Promise<boolean> {
 export interface InitramfsInputs {
   agent: string
   busybox?: string
+  /** kernel modules to load at boot, in order */
+  modules?: Module[]
 }
 
 export async function buildInitramfs(inputs: InitramfsInputs): Promise<string> {
@@ -65,8 +73,9 @@ export async function buildInitramfs(inputs: InitramfsInputs): Promise<string> {
     throw new InfraError(`${busybox} is not a static busybox`, 'install it: apt-get install busybox-static')
   }
   const init = initScript()
+  const modules = inputs.modules ?? []
   const hash = createHash('sha256')
-  for (const part of [await readFile(inputs.agent), await readFile(busybox), Buffer.from(init)]) hash.update(part)
+  for (const part of [await readFile(inputs.agent), await readFile(busybox), Buffer.from(init), ...modules.map((m) => m.data)]) hash.update(part)
   const dir = join(cacheDir(), 'initramfs')
   const out = join(dir, `${hash.digest('hex').slice(0, 16)}.cpio`)
   if (existsSync(out)) return out
@@ -74,13 +83,18 @@ export async function buildInitramfs(inputs: InitramfsInputs): Promise<string> {
   await mkdir(dir, { recursive: true })
   const stage = await mkdtemp(join(dir, '.stage-'))
   try {
-    for (const d of ['bin', 'dev', 'proc', 'sys', 'tmp']) await mkdir(join(stage, d))
+    for (const d of ['bin', 'dev', 'etc', 'lib', 'lib/modules', 'proc', 'sys', 'tmp']) await mkdir(join(stage, d))
+    for (const m of modules) await writeFile(join(stage, 'lib', 'modules', `${m.name}.ko`), m.data)
+    await writeFile(join(stage, 'etc', 'modules'), modules.map((m) => m.name).join('\n') + '\n')
     await copyFile(busybox, join(stage, 'bin', 'busybox'))
     await copyFile(inputs.agent, join(stage, 'bin', 'dmaheap-agent'))
     await writeFile(join(stage, 'init'), init)
     await chmod(join(stage, 'init'), 0o755)
     await chmod(join(stage, 'bin', 'dmaheap-agent'), 0o755)
-    const files = ['.', 'bin', 'bin/busybox', 'bin/dmaheap-agent', 'dev', 'init', 'proc', 'sys', 'tmp']
+    const files = [
+      '.', 'bin', 'bin/busybox', 'bin/dmaheap-agent', 'dev', 'etc', 'etc/modules', 'init',
+      'lib', 'lib/modules', ...modules.map((m) => `lib/modules/${m.name}.ko`), 'proc', 'sys', 'tmp',
+    ]
     const tmp = `${out}.${process.pid}.tmp`
     await execa(busybox, ['cpio', '-o', '-H', 'newc'], {
       cwd: stage,

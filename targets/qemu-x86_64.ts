@@ -4,6 +4,7 @@
  * Disposable, so destructive cases may run here by default.
  */
 import { existsSync } from 'node:fs'
+import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { InfraError, UsageError } from '../core/errors.js'
 import { agentBinary } from '../core/paths.js'
@@ -11,6 +12,10 @@ import type { StartContext, Target, TargetSession } from '../core/target.js'
 import { bootQemu, type AccelChoice } from '../runners/qemu.js'
 import { debianKernel } from './debian-kernel.js'
 import { buildInitramfs } from './initramfs.js'
+import { resolveModules, type Module } from './modules.js'
+
+/** Loaded in the guest when the kernel has them as modules: vgem for the import suite. */
+const GUEST_MODULES = ['vgem']
 
 export interface QemuTargetOptions {
   kernel?: string
@@ -34,6 +39,8 @@ export function qemuX86Target(opts: QemuTargetOptions = {}): Target {
     async start(ctx: StartContext): Promise<TargetSession> {
       let kernelImage: string
       let kernelSource: string
+      let modules: Module[] = []
+      const facts: Record<string, string | number | boolean> = {}
       if (opts.kernel) {
         if (!existsSync(opts.kernel)) throw new UsageError(`no kernel image at ${opts.kernel}`, 'pass the path of a bzImage')
         kernelImage = opts.kernel
@@ -42,8 +49,13 @@ export function qemuX86Target(opts: QemuTargetOptions = {}): Target {
         const k = await debianKernel(ctx.log)
         kernelImage = k.image
         kernelSource = k.package
+        const resolved = await resolveModules(k.modulesDir, GUEST_MODULES)
+        modules = resolved.modules
+        if (resolved.missing.length) ctx.log(`modules not in ${k.package}: ${resolved.missing.join(', ')}`)
+        const config = await readFile(k.config, 'utf8').catch(() => '')
+        facts.initOnAllocDefault = /^CONFIG_INIT_ON_ALLOC_DEFAULT_ON=y$/m.test(config)
       }
-      const initrd = await buildInitramfs({ agent: agentBinary('x86_64') })
+      const initrd = await buildInitramfs({ agent: agentBinary('x86_64'), modules })
       const cmdline = [BASE_CMDLINE, opts.cmdline].filter(Boolean).join(' ')
       const consoleLog = join(ctx.outputDir, 'console.log')
       ctx.log(`booting ${kernelSource} in QEMU`)
@@ -69,7 +81,7 @@ export function qemuX86Target(opts: QemuTargetOptions = {}): Target {
         info: {
           target: 'qemu-x86_64',
           hello: s.hello,
-          facts: { accel: s.accel, bootMs: s.bootMs, kernel: kernelSource, cmdline, disposable: true },
+          facts: { ...facts, accel: s.accel, bootMs: s.bootMs, kernel: kernelSource, cmdline, disposable: true },
         },
         agent: s.agent,
         artifacts: { console: consoleLog },

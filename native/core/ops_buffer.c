@@ -35,6 +35,8 @@ void op_hello(struct request *r)
 	jb_bool(r->out, "udmabuf", reference_has_udmabuf());
 	jb_bool(r->out, "dma_heap_dir", access("/dev/dma_heap", F_OK) == 0);
 	jb_i64(r->out, "pid", getpid());
+	/* O_CLOEXEC differs on some architectures; the flag suites need it. */
+	jb_u64(r->out, "o_cloexec", O_CLOEXEC);
 }
 
 static int cmp_str(const void *a, const void *b)

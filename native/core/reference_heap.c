@@ -143,6 +143,25 @@ static int reopen_with_mode(int memfd, uint32_t fd_flags, int *out)
 	return 0;
 }
 
+/*
+ * fallocate leaves shmem folios "not uptodate": they are cleared on their
+ * first fault through the memfd, but udmabuf pins and maps them as they are,
+ * so a udmabuf made right after fallocate shows whatever the pages held
+ * before (seen on Debian's 6.12 with init_on_alloc=0). A write fault on each
+ * page through a mapping makes shmem clear it first.
+ */
+static int clear_pages(int memfd, uint64_t size)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	volatile uint8_t *m = mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
+	if (m == MAP_FAILED)
+		return errno;
+	for (size_t off = 0; off < size; off += page)
+		m[off] = 0;
+	munmap((void *)m, (size_t)size);
+	return 0;
+}
+
 static int new_memfd(uint64_t size, int *out)
 {
 	int memfd = memfd_create("dmaheap-reference", MFD_CLOEXEC | MFD_ALLOW_SEALING);
@@ -153,7 +172,9 @@ static int new_memfd(uint64_t size, int *out)
 	/* Allocate every page now: a heap fails an allocation it cannot back. */
 	if (size && fallocate(memfd, 0, 0, (off_t)size) < 0)
 		err = (errno == ENOSPC || errno == EFBIG) ? ENOMEM : errno;
-	else if (fcntl(memfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0)
+	else if (size)
+		err = clear_pages(memfd, size);
+	if (!err && fcntl(memfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0)
 		err = errno;
 	if (err) {
 		close(memfd);

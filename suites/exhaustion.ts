@@ -1,0 +1,68 @@
+/**
+ * exhaustion: allocate until the heap refuses. It must refuse with ENOMEM
+ * (or EINTR: a fatal signal during the system heap's page loop), not crash
+ * and not WARN (the kernel log is checked for every case); once everything
+ * is freed the memory comes back (MemAvailable) and the same amount can be
+ * allocated again. The system heap has no size check in mainline and may
+ * answer with the OOM killer instead: the allocations run in a sacrificial
+ * child with oom_score_adj 1000, so that is recorded, not fatal.
+ * Destructive: on by default only on disposable targets (QEMU guests).
+ */
+import type { Agent } from '../core/agent.js'
+import { fromWireU64, toWireU64 } from '../core/protocol.js'
+import { meminfoBytes, memoryInUse, MiB } from './buffers.js'
+import type { CaseDef, SuiteDef } from './harness.js'
+
+const CHUNK = 16n * MiB
+const TIME_LIMIT_S = 120
+/** Refusals a heap may answer with: a clean ENOMEM, EINTR, or the OOM killer taking the allocating task. */
+const REFUSALS = ['ENOMEM', 'EINTR', 'killed:SIGKILL']
+
+function mib(b: bigint): string {
+  return `${(Number(b) / 2 ** 20).toFixed(0)} MiB`
+}
+
+async function memTotal(agent: Agent): Promise<bigint> {
+  return meminfoBytes((await agent.must('meminfo', {})).text, 'MemTotal') ?? 0n
+}
+
+const exhaust: CaseDef = {
+  id: 'exhaustion.refuse-and-recover',
+  title: `${mib(CHUNK)} buffers until the heap refuses (ENOMEM/EINTR, or the OOM killer in a sacrificial child); memory comes back; the same amount again`,
+  skip: ({ settings }) => (settings.destructive ? undefined : settings.destructiveReason),
+  async run(ctx) {
+    const total = await memTotal(ctx.agent)
+    const budget = ctx.settings.memoryBudget ?? total * 2n
+    ctx.check.observe('bounded by', ctx.settings.memoryBudget ? `--memory-budget ${mib(budget)}` : `nothing but the heap (${ctx.settings.destructiveReason})`)
+    const before = await memoryInUse(ctx.agent, ctx.heap, ctx.target.hello.udmabuf)
+    const run = () =>
+      ctx.agent.must('exhaust', { heap: ctx.heapHandle, chunk: toWireU64(CHUNK), budget: toWireU64(budget), time_limit_s: TIME_LIMIT_S }, (TIME_LIMIT_S + 60) * 1000)
+    const first = await run()
+    const got = fromWireU64(first.bytes)
+    ctx.check.observe('first round', `${mib(got)} in ${first.chunks} buffers, stopped by ${first.stop}`)
+    if (first.stop === 'budget' || first.stop === 'time') {
+      // Bounded before the heap refused: nothing to judge about refusal.
+      ctx.check.ok(`the heap allocated up to the ${first.stop} bound`, got > 0n, 'some memory', mib(got))
+      return
+    }
+    ctx.check.ok('the heap refused cleanly', REFUSALS.includes(first.stop), REFUSALS.join(' or '), first.stop)
+    ctx.check.ok('the heap allocated something before refusing', got > 0n, 'more than 0 bytes', mib(got))
+    // Memory comes back once the child (and its fds) are gone.
+    const tolerance = total / 50n > 16n * MiB ? total / 50n : 16n * MiB
+    let after = await memoryInUse(ctx.agent, ctx.heap, ctx.target.hello.udmabuf)
+    for (let i = 0; i < 30 && after - before > tolerance; i++) {
+      await new Promise((r) => setTimeout(r, 100))
+      after = await memoryInUse(ctx.agent, ctx.heap, ctx.target.hello.udmabuf)
+    }
+    ctx.check.ok('the memory is back after everything was freed', after - before <= tolerance, `in use within ${mib(tolerance)} of ${mib(before)}`, mib(after))
+    const second = await run()
+    const again = fromWireU64(second.bytes)
+    ctx.check.ok('the same amount can be allocated again (no leak)', again * 10n >= got * 9n, `at least 90% of ${mib(got)}`, `${mib(again)} (stopped by ${second.stop})`)
+  },
+}
+
+export const exhaustionSuite: SuiteDef = {
+  name: 'exhaustion',
+  description: 'allocate until refused (ENOMEM/EINTR), memory comes back, no leak; destructive: QEMU by default, else --allow-exhaustion',
+  cases: [exhaust],
+}

@@ -1,0 +1,141 @@
+/**
+ * sync: DMA_BUF_IOCTL_SYNC (dma_buf_ioctl) accepts START or END with READ,
+ * WRITE or RW; any bit outside RW|END, or neither READ nor WRITE, is EINVAL.
+ * An unknown dma-buf ioctl is ENOTTY. DMA_BUF_SET_NAME (both the _A and _B
+ * numbers) takes up to 31 characters (strndup_user with DMA_BUF_NAME_LEN 32)
+ * and shows the name in fdinfo. EXPORT/IMPORT_SYNC_FILE exist from 6.0 with
+ * CONFIG_SYNC_FILE.
+ */
+import { toWireU64 } from '../core/protocol.js'
+import { allocChecked, parseFdinfo } from './buffers.js'
+import type { CaseDef, SuiteDef } from './harness.js'
+import { expectation } from './expectations.js'
+
+const DIRECTIONS = ['READ', 'WRITE', 'RW'] as const
+
+function pairedSync(dir: (typeof DIRECTIONS)[number]): CaseDef {
+  return {
+    id: `sync.${dir.toLowerCase()}`,
+    title: `DMA_BUF_IOCTL_SYNC START|${dir} then END|${dir} both succeed`,
+    async run(ctx) {
+      const buf = await allocChecked(ctx, 4096n)
+      if (!buf) return
+      ctx.check.succeeded(`SYNC START|${dir}`, await ctx.agent.call('sync', { fd: buf.fd, flags: `START|${dir}` }))
+      ctx.check.succeeded(`SYNC END|${dir}`, await ctx.agent.call('sync', { fd: buf.fd, flags: `END|${dir}` }))
+    },
+  }
+}
+
+/**
+ * dma-buf keeps no START/END pairing state, but an exporter may: udmabuf's
+ * end_cpu_access is EINVAL until a begin_cpu_access built its sg table.
+ * Observed, not judged.
+ */
+const unpairedEnd: CaseDef = {
+  id: 'sync.end-unpaired',
+  title: 'SYNC END|RW on a fresh buffer with no START before it (no pairing rule in dma-buf; exporters differ)',
+  observeOnly: true,
+  async run(ctx) {
+    const buf = await allocChecked(ctx, 4096n)
+    if (!buf) return
+    const r = await ctx.agent.call('sync', { fd: buf.fd, flags: 'END|RW' })
+    ctx.check.observe('SYNC END|RW without START', r.ok ? 'success' : r.errno)
+  },
+}
+
+function invalidBit(bit: number): CaseDef {
+  return {
+    id: `sync.invalid-bit.${bit}`,
+    title: `DMA_BUF_IOCTL_SYNC with bit ${bit} (outside DMA_BUF_SYNC_VALID_FLAGS_MASK) is EINVAL`,
+    async run(ctx) {
+      const buf = await allocChecked(ctx, 4096n)
+      if (!buf) return
+      const flags = (1n << BigInt(bit)) | 3n // RW plus the invalid bit
+      ctx.check.failsWith(`SYNC flags=RW|1<<${bit}`, await ctx.agent.call('sync', { fd: buf.fd, flags: toWireU64(flags) }), 'EINVAL')
+    },
+  }
+}
+
+function noDirection(id: string, flags: string, what: string): CaseDef {
+  return {
+    id: `sync.${id}`,
+    title: `DMA_BUF_IOCTL_SYNC with ${what} (neither READ nor WRITE) is EINVAL`,
+    async run(ctx) {
+      const buf = await allocChecked(ctx, 4096n)
+      if (!buf) return
+      ctx.check.failsWith(`SYNC flags=${flags}`, await ctx.agent.call('sync', { fd: buf.fd, flags }), 'EINVAL')
+    },
+  }
+}
+
+const unknownIoctl: CaseDef = {
+  id: 'sync.unknown-ioctl',
+  title: "an unknown dma-buf ioctl ('b', nr 0x40) is ENOTTY",
+  async run(ctx) {
+    const buf = await allocChecked(ctx, 4096n)
+    if (!buf) return
+    // _IOW('b', 0x40, __u64)
+    ctx.check.failsWith("ioctl _IOW('b', 0x40, u64)", await ctx.agent.call('ioctl_raw', { fd: buf.fd, cmd: 0x40086240 }), 'ENOTTY')
+  },
+}
+
+function setName(variant: 'A' | 'B'): CaseDef {
+  return {
+    id: `sync.set-name.${variant}`,
+    title: `DMA_BUF_SET_NAME_${variant}: a 31-character name is taken and shown in fdinfo; 32 characters are EINVAL`,
+    async run(ctx) {
+      const buf = await allocChecked(ctx, 4096n)
+      if (!buf) return
+      const name31 = `dmaheap-${variant}-`.padEnd(31, 'x')
+      ctx.check.succeeded('SET_NAME with 31 characters', await ctx.agent.call('set_name', { fd: buf.fd, name: name31, variant }))
+      const info = await ctx.agent.must('fdinfo', { fd: buf.fd })
+      ctx.check.equal('fdinfo name:', parseFdinfo(info.text).get('name'), name31)
+      ctx.check.failsWith('SET_NAME with 32 characters', await ctx.agent.call('set_name', { fd: buf.fd, name: name31 + 'y', variant }), 'EINVAL')
+    },
+  }
+}
+
+const syncFileSkip: CaseDef['skip'] = ({ target, heap }) =>
+  expectation('sync_file_ioctls', target.hello.release) === 'ENOTTY'
+    ? 'the sync_file ioctls exist from Linux 6.0'
+    : heap.kind === 'reference' && !target.hello.udmabuf
+      ? 'the reference heap is modelled over a memfd here (no /dev/udmabuf): a sync_file needs a real dma-buf'
+      : undefined
+
+const exportImport: CaseDef = {
+  id: 'sync.sync-file',
+  title: 'EXPORT_SYNC_FILE gives a sync_file fd, IMPORT_SYNC_FILE takes it back; flags without READ or WRITE are EINVAL',
+  skip: syncFileSkip,
+  async run(ctx) {
+    const buf = await allocChecked(ctx, 4096n)
+    if (!buf) return
+    const e = await ctx.agent.call('export_sync_file', { fd: buf.fd, flags: 'RW' })
+    if (!e.ok && e.errno === 'ENOTTY') {
+      ctx.check.ok('EXPORT_SYNC_FILE exists (CONFIG_SYNC_FILE)', false, 'the ioctl', 'ENOTTY')
+      return
+    }
+    if (!ctx.check.succeeded('EXPORT_SYNC_FILE RW', e)) return
+    ctx.defer(() => ctx.agent.must('close', { fd: e.sync_fd }))
+    ctx.check.ok('the exported sync_file fd is valid', e.sync_fd >= 0, 'an fd >= 0', e.sync_fd)
+    ctx.check.succeeded('IMPORT_SYNC_FILE of that fd, WRITE', await ctx.agent.call('import_sync_file', { fd: buf.fd, sync_fd: e.sync_fd, flags: 'WRITE' }))
+    const bad = await ctx.agent.call('export_sync_file', { fd: buf.fd, flags: 0 })
+    if (bad.ok) ctx.defer(() => ctx.agent.must('close', { fd: bad.sync_fd }))
+    ctx.check.failsWith('EXPORT_SYNC_FILE with flags 0', bad, 'EINVAL')
+  },
+}
+
+export const syncSuite: SuiteDef = {
+  name: 'sync',
+  description: 'DMA_BUF_IOCTL_SYNC flags, unknown ioctls, SET_NAME (_A and _B), EXPORT/IMPORT_SYNC_FILE',
+  cases: [
+    ...DIRECTIONS.map(pairedSync),
+    unpairedEnd,
+    ...[...Array(64).keys()].filter((b) => b >= 3).map(invalidBit),
+    noDirection('no-direction', '0', 'flags 0'),
+    noDirection('end-no-direction', 'END', 'END alone'),
+    unknownIoctl,
+    setName('A'),
+    setName('B'),
+    exportImport,
+  ],
+}
