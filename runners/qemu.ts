@@ -30,7 +30,8 @@ export interface QemuBootSpec {
   initrd: string
   cmdline: string
   memory: string
-  smp: number
+  /** vCPUs for an accelerator */
+  smp(accel: Accel): number
   accel: AccelChoice
   /** how long the agent may take to answer after QEMU starts */
   bootTimeoutMs: number
@@ -140,7 +141,7 @@ async function bootOnce(spec: QemuBootSpec, accel: Accel, probeKvm: boolean): Pr
     '-accel', accel,
     ...spec.machineArgs(accel),
     '-m', spec.memory,
-    '-smp', String(spec.smp),
+    '-smp', String(spec.smp(accel)),
     '-nodefaults', '-no-user-config', '-display', 'none', '-no-reboot',
     '-kernel', spec.kernel,
     '-initrd', spec.initrd,
@@ -269,18 +270,33 @@ export async function bootQemu(spec: QemuBootSpec): Promise<QemuSession> {
   }
   const probeKvm = spec.accel === 'auto' && accel === 'kvm'
   try {
-    return await bootOnce(spec, accel, probeKvm)
+    return await bootWithRetry(spec, accel, probeKvm)
   } catch (e) {
     if (e instanceof BootAttemptFailed && e.kvmHung) {
       spec.log('KVM did not run the guest here; remembering that and booting under TCG')
       await writeAccelVerdict(cacheKey, 'kvm-broken')
       try {
-        return await bootOnce(spec, 'tcg', false)
+        return await bootWithRetry(spec, 'tcg', false)
       } catch (e2) {
         throw asInfra(e2)
       }
     }
     throw asInfra(e)
+  }
+}
+
+/**
+ * A boot that panicked or never brought the agent up is tried once more (an
+ * emulator can flake); one that QEMU itself refused, or that gave no console
+ * output at all, is not: it would fail the same way. Both consoles are kept.
+ */
+async function bootWithRetry(spec: QemuBootSpec, accel: Accel, probeKvm: boolean): Promise<QemuSession> {
+  try {
+    return await bootOnce(spec, accel, probeKvm)
+  } catch (e) {
+    if (!(e instanceof BootAttemptFailed) || e.kvmHung || !/panicked|never answered/.test(e.message)) throw e
+    spec.log(`boot failed (${e.message}); trying once more`)
+    return await bootOnce(spec, accel, probeKvm)
   }
 }
 
