@@ -7,7 +7,7 @@
  * nr -> EINVAL) and dma-buf.c (SEEK_END gives the size; fdinfo size/exp_name).
  */
 import { fromWireU64, toWireU64 } from '../core/protocol.js'
-import { allocChecked, KiB, mapChecked, MiB, needsCpuAccess, pageAlign, parseFdinfo, verifyLabel } from './buffers.js'
+import { allocChecked, KiB, mapChecked, MiB, needsCpuAccess, needsRawIoctls, pageAlign, parseFdinfo, verifyLabel } from './buffers.js'
 import type { CaseDef, SuiteDef } from './harness.js'
 import { expectedExporter } from './heaps.js'
 
@@ -129,6 +129,7 @@ const unknownNr: CaseDef = {
 const notAHeap: CaseDef = {
   id: 'alloc.not-a-heap',
   title: 'DMA_HEAP_IOCTL_ALLOC on a dma-buf fd (not a heap) fails with ENOTTY (kselftest "Error expected on invalid fd")',
+  skip: needsRawIoctls,
   async run(ctx) {
     const buf = await allocChecked(ctx, 4096n)
     if (!buf) return

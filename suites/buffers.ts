@@ -64,6 +64,13 @@ export async function liveBufferBytes(ctx: CaseEnv): Promise<{ gauge: string; by
   return { gauge: 'MemTotal-MemAvailable', bytes: await memoryInUse(ctx.agent, ctx.heap, true) }
 }
 
+/** Skip reason for cases that issue arbitrary ioctl numbers, where the target cannot. */
+export function needsRawIoctls(env: CaseEnv): string | undefined {
+  return env.target.facts.rawIoctls === false
+    ? `${env.target.target} does not pass unknown ioctl numbers to the kernel (the emulator answers ENOSYS itself)`
+    : undefined
+}
+
 /** Skip reason for cases that map buffers, on heaps without CPU access. */
 export function needsCpuAccess(env: CaseEnv): string | undefined {
   return env.traits.cpuAccess ? undefined : 'no CPU access: this heap\'s buffers cannot be mapped (mmap of a fresh buffer fails with EINVAL)'

@@ -7,7 +7,7 @@
  * CONFIG_SYNC_FILE.
  */
 import { toWireU64 } from '../core/protocol.js'
-import { allocChecked, parseFdinfo } from './buffers.js'
+import { allocChecked, needsRawIoctls, parseFdinfo } from './buffers.js'
 import type { CaseDef, SuiteDef } from './harness.js'
 import { expectation } from './expectations.js'
 
@@ -71,6 +71,7 @@ function noDirection(id: string, flags: string, what: string): CaseDef {
 const unknownIoctl: CaseDef = {
   id: 'sync.unknown-ioctl',
   title: "an unknown dma-buf ioctl ('b', nr 0x40) is ENOTTY",
+  skip: needsRawIoctls,
   async run(ctx) {
     const buf = await allocChecked(ctx, 4096n)
     if (!buf) return

@@ -28,7 +28,8 @@ export function qemuUserTarget(arch: Arch): Target {
         throw new InfraError(`${emulator} did not run the ${arch} agent: ${e.message}`, 'apt-get install qemu-user-static')
       })
       return {
-        info: { target: name, hello, facts: { emulator } },
+        // qemu-user translates each ioctl it knows and answers ENOSYS to the rest.
+        info: { target: name, hello, facts: { emulator, rawIoctls: false } },
         agent,
         artifacts: {},
         consoleTail: () => '',

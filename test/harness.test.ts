@@ -14,10 +14,24 @@ const target: TargetInfo = {
   },
   facts: {},
 }
-const ctx = { agent: {} as Agent, heap: { name: 'system', kind: 'kernel' as const }, heapHandle: 1, target, pageSize: 4096n }
+const env = {
+  agent: {} as Agent,
+  heap: { name: 'system', kind: 'kernel' as const },
+  heapHandle: 1,
+  target,
+  pageSize: 4096n,
+  settings: { destructive: false, destructiveReason: 'unit' },
+  traits: { cpuAccess: true },
+  targetTraits: { vgem: false, initOnAlloc: '0' },
+  referenceObservations: () => ({ 'MAP_PRIVATE': 'EINVAL' }),
+}
 
 function def(run: CaseDef['run'], skip?: CaseDef['skip']): CaseDef {
   return { id: 'unit.case', title: 'a unit case', run, ...(skip ? { skip } : {}) }
+}
+
+function observed(run: CaseDef['run']): CaseDef {
+  return { id: 'unit.observed', title: 'an observed-only case', observeOnly: true, run }
 }
 
 // Each verdict is produced inside its own throwaway parent, so the failures
@@ -25,7 +39,7 @@ function def(run: CaseDef['run'], skip?: CaseDef['skip']): CaseDef {
 async function verdict(d: CaseDef) {
   const { Test } = await import('tap')
   const parent = new Test({ name: 'parent' } as never)
-  const out = await runCase({ parent, def: d, suite: 'unit', ctx })
+  const out = await runCase({ parent, def: d, suite: 'unit', env })
   parent.end()
   return out
 }
@@ -90,4 +104,18 @@ t.test('skip: SKIP with the reason, body not run', async (t) => {
   t.equal(result.status, 'SKIP')
   t.equal(result.message, 'no CPU access')
   t.notOk(ran)
+})
+
+t.test('observed-only: DONE with the observation, never a verdict', async (t) => {
+  const { result } = await verdict(observed(async (c) => c.check.observe('MAP_PRIVATE', 'success')))
+  t.equal(result.status, 'DONE')
+  t.same(result.observations, { MAP_PRIVATE: 'success' })
+})
+
+t.test('observed-only with a failed check is still a FAIL', async (t) => {
+  const { result } = await verdict(observed(async (c) => {
+    c.check.succeeded('ALLOC', { ok: false, errno: 'ENOMEM', errnum: 12 })
+    c.check.observe('MAP_PRIVATE', 'EINVAL')
+  }))
+  t.equal(result.status, 'FAIL')
 })

@@ -6,6 +6,10 @@ import { expectedExporter, kernelVersion, versionAtLeast } from '../suites/heaps
 import { newestPackage } from '../targets/debian-kernel.js'
 import { diagnoseBoot } from '../runners/qemu.js'
 import { ALLOC_SIZES, allocSuite } from '../suites/alloc.js'
+import { expectation } from '../suites/expectations.js'
+import { initOnAllocSetting } from '../suites/run.js'
+import { moduleDepends } from '../targets/modules.js'
+import { SUITES } from '../suites/index.js'
 
 t.test('wire u64: exact numbers stay numbers, larger values become strings', async (t) => {
   t.equal(toWireU64(4096n), 4096)
@@ -36,10 +40,32 @@ t.test('kernel versions and the exporter name by version', async (t) => {
   t.same(kernelVersion('5.10.0-rc1'), [5, 10, 0])
   t.ok(versionAtLeast('6.12.0', 5, 13))
   t.notOk(versionAtLeast('5.10.200', 5, 13))
-  const hello = { udmabuf: true, release: '6.12.1' } as Parameters<typeof expectedExporter>[1]
-  t.equal(expectedExporter({ name: 'system', kind: 'kernel' }, hello), 'system')
-  t.equal(expectedExporter({ name: 'dmaheap-reference', kind: 'reference' }, hello), 'udmabuf')
-  t.equal(expectedExporter({ name: 'system', kind: 'kernel' }, { ...hello, release: '5.10.1' }), undefined)
+  t.equal(expectedExporter({ name: 'system', kind: 'kernel' }, '6.12.1'), 'system')
+  t.equal(expectedExporter({ name: 'dmaheap-reference', kind: 'reference' }, '6.12.1', 'udmabuf'), 'udmabuf')
+  t.equal(expectedExporter({ name: 'dmaheap-reference+nozero', kind: 'reference' }, '6.12.1', 'model'), 'dmaheap-reference')
+  t.equal(expectedExporter({ name: 'system', kind: 'kernel' }, '5.10.1'), undefined)
+})
+
+t.test('version-dependent expectations are data with ranges', async (t) => {
+  t.equal(expectation('cma_heap_name', '6.12.117+deb12-amd64'), 'reserved')
+  t.equal(expectation('cma_heap_name', '6.17.0'), 'default_cma_region')
+  t.equal(expectation('set_name_attached', '5.15.0'), 'EBUSY')
+  t.equal(expectation('set_name_attached', '5.16.0'), 'success')
+  t.equal(expectation('exp_name', '5.12.9'), 'module name')
+  t.equal(expectation('sync_file_ioctls', '5.19.0'), 'ENOTTY')
+  t.equal(expectation('sync_file_ioctls', '6.0.0'), 'present')
+})
+
+t.test('init_on_alloc is read from the command line, else the config default', async (t) => {
+  t.equal(initOnAllocSetting('console=ttyS0 init_on_alloc=0 quiet', true), '0 (kernel command line)')
+  t.equal(initOnAllocSetting('console=ttyS0', true), '1 (CONFIG_INIT_ON_ALLOC_DEFAULT_ON)')
+  t.match(initOnAllocSetting('console=ttyS0', undefined), /unknown/)
+})
+
+t.test('module dependencies come from .modinfo', async (t) => {
+  const ko = Buffer.concat([Buffer.from('\0license=GPL\0depends=drm,drm_shmem-helper\0name=vgem\0')])
+  t.same(moduleDepends(ko), ['drm', 'drm_shmem_helper'])
+  t.same(moduleDepends(Buffer.from('\0depends=\0')), [])
 })
 
 t.test('the newest Debian kernel package is chosen by patch level, not text order', async (t) => {
@@ -63,10 +89,12 @@ t.test('boot failures are diagnosed from the console', async (t) => {
   t.match(diagnoseBoot('Linux version 6.12\nrandom', '', false), /never answered/)
 })
 
-t.test('alloc case ids are stable and unique', async (t) => {
-  const ids = allocSuite.cases.map((c) => c.id)
-  t.equal(new Set(ids).size, ids.length)
-  t.ok(ids.includes('alloc.size.4097'))
-  t.ok(ids.includes('alloc.fdinfo.16777216'))
-  t.equal(ids.length, ALLOC_SIZES.length * 2)
+t.test('case ids are stable, unique and prefixed by their suite', async (t) => {
+  const ids = SUITES.flatMap((s) => s.cases.map((c) => c.id))
+  t.equal(new Set(ids).size, ids.length, 'unique')
+  for (const s of SUITES) t.ok(s.cases.every((c) => c.id.startsWith(`${s.name}.`)), `${s.name} ids start with "${s.name}."`)
+  const alloc = allocSuite.cases.map((c) => c.id)
+  t.ok(alloc.includes('alloc.size.4097'))
+  t.ok(alloc.includes('alloc.fdinfo.16777216'))
+  t.equal(alloc.filter((id) => id.startsWith('alloc.size.')).length, ALLOC_SIZES.length)
 })
