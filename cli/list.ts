@@ -9,7 +9,7 @@ import { log } from './run.js'
 
 export function listSuites(verbose: boolean): void {
   for (const s of SUITES) {
-    console.log(`${s.name}\t${s.cases.length} cases\t${s.description}`)
+    console.log(`${s.name}\t${s.cases.length} cases + ${s.name}.no-fd-leak\t${s.description}`)
     if (verbose) for (const c of s.cases) console.log(`  ${c.id}\t${c.title}`)
   }
 }

@@ -7,7 +7,7 @@
  * nr -> EINVAL) and dma-buf.c (SEEK_END gives the size; fdinfo size/exp_name).
  */
 import { fromWireU64, toWireU64 } from '../core/protocol.js'
-import { allocChecked, KiB, mapChecked, MiB, needsCpuAccess, needsRawIoctls, pageAlign, parseFdinfo, verifyLabel } from './buffers.js'
+import { allocChecked, KiB, mapChecked, MiB, needsCpuAccess, needsRawIoctls, onFreshBuffer, pageAlign, parseFdinfo, verifyLabel } from './buffers.js'
 import type { CaseDef, SuiteDef } from './harness.js'
 import { expectedExporter } from './heaps.js'
 
@@ -126,18 +126,16 @@ const unknownNr: CaseDef = {
   },
 }
 
-const notAHeap: CaseDef = {
+const notAHeap = onFreshBuffer({
   id: 'alloc.not-a-heap',
   title: 'DMA_HEAP_IOCTL_ALLOC on a dma-buf fd (not a heap) fails with ENOTTY (kselftest "Error expected on invalid fd")',
   skip: needsRawIoctls,
-  async run(ctx) {
-    const buf = await allocChecked(ctx, 4096n)
-    if (!buf) return
+  async run(ctx, buf) {
     // _IOWR('H', 0, struct dma_heap_allocation_data) = 0xc0184800
     const r = await ctx.agent.call('ioctl_raw', { fd: buf.fd, cmd: 0xc0184800 })
     ctx.check.failsWith('ALLOC ioctl on a buffer fd', r, 'ENOTTY')
   },
-}
+})
 
 export const allocSuite: SuiteDef = {
   name: 'alloc',

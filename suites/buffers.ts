@@ -1,7 +1,7 @@
 /** Helpers shared by suites: page alignment, fdinfo and meminfo parsing, buffer setup. */
 import type { Agent } from '../core/agent.js'
 import { toWireU64, type Flags, type ReferenceBacking } from '../core/protocol.js'
-import type { CaseContext, CaseEnv } from './harness.js'
+import type { CaseContext, CaseDef, CaseEnv } from './harness.js'
 
 export const U64_MAX = 0xffff_ffff_ffff_ffffn
 export const KiB = 1024n
@@ -112,4 +112,21 @@ export function verifyLabel(what: string, v: { mismatches: unknown; first_bad?: 
   return Number(v.mismatches) === 0
     ? what
     : `${what} (first bad byte at offset ${v.first_bad}: 0x${v.observed?.toString(16)} where 0x${v.expected?.toString(16)} was expected)`
+}
+
+/**
+ * A case that starts from one freshly allocated buffer (a page unless `len`
+ * says otherwise): the ALLOC is checked, the buffer closed afterwards.
+ */
+export function onFreshBuffer(
+  def: Omit<CaseDef, 'run'> & { len?: bigint; fdFlags?: Flags; run(ctx: CaseContext, buf: Buffer): Promise<void> },
+): CaseDef {
+  const { len, fdFlags, run, ...rest } = def
+  return {
+    ...rest,
+    async run(ctx) {
+      const buf = await allocChecked(ctx, len ?? ctx.pageSize, fdFlags)
+      if (buf) await run(ctx, buf)
+    },
+  }
 }

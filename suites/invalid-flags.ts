@@ -6,7 +6,7 @@
  * (dma_buf_fd, dma_buf_getfile), and mm enforces that mode on mmap.
  */
 import { toWireU64 } from '../core/protocol.js'
-import { allocChecked, needsCpuAccess } from './buffers.js'
+import { allocChecked, needsCpuAccess, onFreshBuffer } from './buffers.js'
 import type { CaseDef, CaseEnv, SuiteDef } from './harness.js'
 
 /** fd_flags bits outside O_ACCMODE (bits 0-1) and O_CLOEXEC, on this target. */
@@ -55,31 +55,29 @@ const nonzeroFd: CaseDef = {
 
 function cloexecCase(asked: boolean): CaseDef {
   const flags = asked ? 'O_RDWR|O_CLOEXEC' : 'O_RDWR'
-  return {
+  return onFreshBuffer({
     id: `invalid-flags.cloexec.${asked ? 'set' : 'clear'}`,
     title: `fd_flags ${flags}: the buffer fd has FD_CLOEXEC ${asked ? 'set' : 'clear'} (dma_buf_fd)`,
-    async run(ctx) {
-      const buf = await allocChecked(ctx, 4096n, flags)
-      if (!buf) return
+    fdFlags: flags,
+    async run(ctx, buf) {
       const f = await ctx.agent.must('fd_flags', { fd: buf.fd })
       ctx.check.equal('FD_CLOEXEC on the buffer fd', f.cloexec, asked)
     },
-  }
+  })
 }
 
 const ACCMODES = ['O_RDONLY', 'O_WRONLY', 'O_RDWR'] as const
 
 function accmodeCase(mode: (typeof ACCMODES)[number]): CaseDef {
-  return {
+  return onFreshBuffer({
     id: `invalid-flags.accmode.${mode}`,
     title: `fd_flags ${mode}: the buffer's access mode is ${mode} (dma_buf_getfile: f_flags = flags & O_ACCMODE)`,
-    async run(ctx) {
-      const buf = await allocChecked(ctx, 4096n, `${mode}|O_CLOEXEC`)
-      if (!buf) return
+    fdFlags: `${mode}|O_CLOEXEC`,
+    async run(ctx, buf) {
       const f = await ctx.agent.must('fd_flags', { fd: buf.fd })
       ctx.check.equal('access mode of the buffer fd (F_GETFL)', f.accmode, mode)
     },
-  }
+  })
 }
 
 const readOnlyMapping: CaseDef = {

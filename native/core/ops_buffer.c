@@ -85,15 +85,9 @@ void op_heap_open(struct request *r)
 		bad_field(r, "name", "not a heap name");
 		return;
 	}
-	for (int i = 0; i < MAX_HEAPS; i++)
-		if (!heaps[i].used) {
-			slot = i;
-			break;
-		}
-	if (slot < 0) {
-		bad_field(r, "name", "too many open heaps");
+	slot = free_heap_slot(r);
+	if (slot < 0)
 		return;
-	}
 	reference = !strncmp(name, DMAHEAP_REFERENCE_HEAP, strlen(DMAHEAP_REFERENCE_HEAP));
 	if (reference && reference_parse_name(name, &faults) < 0) {
 		bad_field(r, "name", "unknown reference heap fault");
@@ -263,15 +257,9 @@ void op_mmap(struct request *r)
 
 	if (r->error)
 		return;
-	for (int i = 0; i < MAX_MAPS; i++)
-		if (!maps[i].used) {
-			slot = i;
-			break;
-		}
-	if (slot < 0) {
-		bad_field(r, "fd", "too many mappings");
+	slot = free_map_slot(r);
+	if (slot < 0)
 		return;
-	}
 	if (flags & MAP_FIXED) {
 		bad_field(r, "flags", "MAP_FIXED is not allowed");
 		return;
@@ -477,17 +465,9 @@ void op_probe(struct request *r)
 
 	if (!m || r->error)
 		return;
-	if (pipe2(pipefd, O_CLOEXEC) < 0) {
-		r->err = errno;
+	pid = fork_reporting(r, pipefd);
+	if (pid < 0)
 		return;
-	}
-	pid = fork();
-	if (pid < 0) {
-		r->err = errno;
-		close(pipefd[0]);
-		close(pipefd[1]);
-		return;
-	}
 	if (pid == 0) {
 		volatile uint8_t *p = (volatile uint8_t *)m->addr + off;
 		uint8_t v;
@@ -501,7 +481,6 @@ void op_probe(struct request *r)
 			_exit(2);
 		_exit(0);
 	}
-	close(pipefd[1]);
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
 	bool got = read(pipefd[0], &value, 1) == 1;

@@ -170,23 +170,14 @@ void op_exhaust(struct request *r)
 		bad_field(r, "chunk", "must be > 0");
 		return;
 	}
-	if (pipe2(pipefd, O_CLOEXEC) < 0) {
-		r->err = errno;
+	pid = fork_reporting(r, pipefd);
+	if (pid < 0)
 		return;
-	}
-	pid = fork();
-	if (pid < 0) {
-		r->err = errno;
-		close(pipefd[0]);
-		close(pipefd[1]);
-		return;
-	}
 	if (pid == 0) {
 		struct alloc_args a = { .len = chunk, .fd_flags = O_RDWR | O_CLOEXEC, .struct_size = 24 };
 		uint64_t deadline = t0 + limit_s * 1000000000ULL;
 		struct progress p = { 0 };
 		int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
-		close(pipefd[0]);
 		if (fd >= 0) {
 			(void)!write(fd, "1000", 4);
 			close(fd);
@@ -214,7 +205,6 @@ void op_exhaust(struct request *r)
 		(void)!write(pipefd[1], &p, sizeof(p));
 		_exit(0);
 	}
-	close(pipefd[1]);
 	struct progress p = { 0 }, rec;
 	/* Records are written whole (16 bytes, atomic on a pipe), read whole. */
 	while (read(pipefd[0], &rec, sizeof(rec)) == (ssize_t)sizeof(rec))

@@ -245,3 +245,39 @@ int read_text_file(const char *path, struct jbuf *out, const char *key)
 	return err;
 }
 
+
+int free_heap_slot(struct request *r)
+{
+	for (int i = 0; i < MAX_HEAPS; i++)
+		if (!heaps[i].used)
+			return i;
+	bad_field(r, "heap", "too many open heaps");
+	return -1;
+}
+
+int free_map_slot(struct request *r)
+{
+	for (int i = 0; i < MAX_MAPS; i++)
+		if (!maps[i].used)
+			return i;
+	bad_field(r, "map", "too many mappings");
+	return -1;
+}
+
+int fork_reporting(struct request *r, int pipefd[2])
+{
+	int pid;
+	if (pipe2(pipefd, O_CLOEXEC) < 0) {
+		r->err = errno;
+		return -1;
+	}
+	pid = fork();
+	if (pid < 0) {
+		r->err = errno;
+		close(pipefd[0]);
+		close(pipefd[1]);
+		return -1;
+	}
+	close(pid == 0 ? pipefd[0] : pipefd[1]);
+	return pid;
+}

@@ -58,6 +58,15 @@ struct map_slot *get_map(struct request *r);
 bool get_range(struct request *r, const struct map_slot *m, uint64_t *off, uint64_t *len);
 bool get_pattern(struct request *r, struct pattern *p);
 
+/* A free slot in heaps[] or maps[]; -1 (with a bad-request error) when full. */
+int free_heap_slot(struct request *r);
+int free_map_slot(struct request *r);
+
+/* Forks a child that reports to the parent through a pipe: returns the pid
+ * with pipefd[0] open in the parent and pipefd[1] open in the child, or -1
+ * with r->err set. */
+int fork_reporting(struct request *r, int pipefd[2]);
+
 /* Reads a whole (small) text file into the response under `key`; 0 or errno. */
 int read_text_file(const char *path, struct jbuf *out, const char *key);
 
