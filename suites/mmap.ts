@@ -7,8 +7,8 @@
  * differently across kernel versions: they are observed, not judged.
  */
 import { fromWireU64, toWireU64 } from '../core/protocol.js'
-import { allocChecked, mapChecked, needsCpuAccess, verifyLabel } from './buffers.js'
-import type { CaseDef, SuiteDef } from './harness.js'
+import { allocChecked, mapChecked, needsCpuAccess, onFreshBuffer, verifyLabel } from './buffers.js'
+import type { CaseContext, CaseDef, SuiteDef } from './harness.js'
 
 const PAGES = 16n
 const SEED = 4242
@@ -56,15 +56,22 @@ const pastTheEnd: CaseDef = {
   },
 }
 
-const noGrowth: CaseDef = {
+/** A case on a one-page buffer mapped whole, on heaps with CPU access. */
+function onMappedPage(def: Omit<CaseDef, 'run' | 'skip'> & { run(ctx: CaseContext, map: number): Promise<void> }): CaseDef {
+  return onFreshBuffer({
+    ...def,
+    skip: needsCpuAccess,
+    async run(ctx, buf) {
+      const map = await mapChecked(ctx, buf.fd, ctx.pageSize)
+      if (map !== undefined) await def.run(ctx, map)
+    },
+  })
+}
+
+const noGrowth = onMappedPage({
   id: 'mmap.mremap-grow',
   title: 'mremap cannot grow a mapping beyond the buffer; if it does, the new part faults and never shows data',
-  skip: needsCpuAccess,
-  async run(ctx) {
-    const buf = await allocChecked(ctx, ctx.pageSize)
-    if (!buf) return
-    const map = await mapChecked(ctx, buf.fd, ctx.pageSize)
-    if (map === undefined) return
+  async run(ctx, map) {
     const r = await ctx.agent.call('mremap', { map, new_len: toWireU64(2n * ctx.pageSize) })
     ctx.check.ok('mremap to 2 pages of a 1-page buffer is refused', !r.ok, 'an error (EFAULT with VM_DONTEXPAND)', r.ok ? 'success' : r.errno)
     if (r.ok) {
@@ -73,17 +80,12 @@ const noGrowth: CaseDef = {
       ctx.check.ok('a touch of the grown page faults', p.signal !== null, 'SIGBUS or SIGSEGV', p.signal ?? `data 0x${p.value?.toString(16)}`)
     }
   },
-}
+})
 
-const touchPastEnd: CaseDef = {
+const touchPastEnd = onMappedPage({
   id: 'mmap.touch-past-end',
   title: 'a touch one byte past the end of a mapping faults in the probe and returns no data; the last byte reads fine',
-  skip: needsCpuAccess,
-  async run(ctx) {
-    const buf = await allocChecked(ctx, ctx.pageSize)
-    if (!buf) return
-    const map = await mapChecked(ctx, buf.fd, ctx.pageSize)
-    if (map === undefined) return
+  async run(ctx, map) {
     const last = await ctx.agent.must('probe', { map, offset: toWireU64(ctx.pageSize - 1n) })
     ctx.check.equal('the last byte of the mapping reads without a fault', last.signal, null)
     for (const access of ['read', 'write'] as const) {
@@ -91,7 +93,7 @@ const touchPastEnd: CaseDef = {
       ctx.check.ok(`a ${access} one byte past the end faults`, p.signal !== null, 'a fault (SIGSEGV or SIGBUS)', p.signal ?? `data 0x${p.value?.toString(16)}`)
     }
   },
-}
+})
 
 function observedMapping(id: string, title: string, attempts: Array<[string, 'MAP_PRIVATE' | 'MAP_SHARED', string, bigint]>): CaseDef {
   return {

@@ -327,15 +327,24 @@ void op_mremap(struct request *r)
 	m->len = (size_t)new_len;
 }
 
-void op_fill(struct request *r)
+/* The fields fill and verify share: a mapping, a range in it, the buffer
+ * offset of the mapping (base) and the pattern. */
+static struct map_slot *get_pattern_request(struct request *r, uint64_t *off, uint64_t *len, uint64_t *base,
+					    struct pattern *p)
 {
 	struct map_slot *m = get_map(r);
+	if (!m || !get_range(r, m, off, len) || !get_pattern(r, p))
+		return NULL;
+	*base = get_u64_opt(r, "base", 0);
+	return r->error ? NULL : m;
+}
+
+void op_fill(struct request *r)
+{
 	struct pattern p;
 	uint64_t off, len, base, t0;
-	if (!m || !get_range(r, m, &off, &len) || !get_pattern(r, &p))
-		return;
-	base = get_u64_opt(r, "base", 0);
-	if (r->error)
+	struct map_slot *m = get_pattern_request(r, &off, &len, &base, &p);
+	if (!m)
 		return;
 	t0 = now_ns();
 	pattern_fill(m->addr + off, (size_t)len, base + off, &p);
@@ -344,14 +353,11 @@ void op_fill(struct request *r)
 
 void op_verify(struct request *r)
 {
-	struct map_slot *m = get_map(r);
 	struct pattern p;
 	struct verify_result v;
 	uint64_t off, len, base, t0;
-	if (!m || !get_range(r, m, &off, &len) || !get_pattern(r, &p))
-		return;
-	base = get_u64_opt(r, "base", 0);
-	if (r->error)
+	struct map_slot *m = get_pattern_request(r, &off, &len, &base, &p);
+	if (!m)
 		return;
 	t0 = now_ns();
 	pattern_verify(m->addr + off, (size_t)len, base + off, &p, &v);
