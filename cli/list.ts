@@ -2,7 +2,7 @@
 import { SUITES } from '../suites/index.js'
 import { heapsOf } from '../suites/heaps.js'
 import { resolveTarget } from '../targets/index.js'
-import type { QemuTargetOptions } from '../targets/qemu-x86_64.js'
+import type { QemuTargetOptions } from '../targets/qemu.js'
 import { ExitCode } from '../core/errors.js'
 import { makeOutputDir } from './output.js'
 import { log } from './run.js'

@@ -3,10 +3,12 @@ import { Command, InvalidArgumentError, Option } from 'commander'
 import { ExitCode } from '../core/errors.js'
 import type { AccelChoice } from '../runners/qemu.js'
 import { DEFAULT_TARGET, TARGET_NAMES } from '../targets/index.js'
-import type { QemuTargetOptions } from '../targets/qemu-x86_64.js'
+import type { QemuTargetOptions } from '../targets/qemu.js'
 import { listHeaps, listSuites } from './list.js'
 import { formatError } from './output.js'
 import { installInterruptHandler, runCommand } from './run.js'
+import { kernelBuildCommand } from './kernel.js'
+import { KERNEL_ARCHES, type KernelArch } from '../targets/kernel-build.js'
 
 const collect = (v: string, prev: string[] = []) => [...prev, ...v.split(',').filter(Boolean)]
 
@@ -32,11 +34,13 @@ function withTargetOptions(cmd: Command): Command {
     .option('--cmdline <args>', 'QEMU: extra kernel command line arguments')
     .addOption(new Option('--accel <accel>', 'QEMU: accelerator; auto tries KVM and falls back to TCG').choices(['auto', 'kvm', 'tcg']).default('auto'))
     .option('--boot-timeout <seconds>', 'QEMU: how long the agent may take to come up', seconds, 60)
+    .option('--cma <size>', 'QEMU: reserve a CMA area (cma=SIZE) so the CMA heap appears, e.g. 256M')
 }
 
 interface TargetFlags {
   target: string
   kernel?: string
+  cma?: string
   memory: string
   cmdline?: string
   accel: AccelChoice
@@ -47,6 +51,7 @@ function qemuOptions(o: TargetFlags): QemuTargetOptions {
   return {
     ...(o.kernel ? { kernel: o.kernel } : {}),
     ...(o.cmdline ? { cmdline: o.cmdline } : {}),
+    ...(o.cma ? { cma: o.cma } : {}),
     memory: o.memory,
     accel: o.accel,
     bootTimeoutMs: o.bootTimeout * 1000,
@@ -108,5 +113,19 @@ withTargetOptions(
     await exitWith(() => listHeaps(o.target, qemuOptions(o)))
   }
 })
+
+const kernel = program.command('kernel').description('build kernels the QEMU target can boot')
+kernel
+  .command('build')
+  .description('build a QEMU-bootable kernel out of tree from tinyconfig + the harness\'s fragments (+ yours); prints the image path')
+  .requiredOption('--src <dir>', 'the kernel tree, or "debian" for Debian\'s linux-source-6.12')
+  .addOption(new Option('--arch <arch>', 'target architecture').choices(KERNEL_ARCHES).default('x86_64'))
+  .option('--config <fragment>', 'your config fragment, merged last (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
+  .option('--out <dir>', 'build folder (default: in the cache, one per tree and arch; reused)')
+  .option('-j, --jobs <n>', 'parallel jobs', (v) => Number(v))
+  .action(async (o: { src: string; arch: KernelArch; config?: string[]; out?: string; jobs?: number }) => {
+    installInterruptHandler()
+    await exitWith(() => kernelBuildCommand(o))
+  })
 
 await program.parseAsync(process.argv)

@@ -17,7 +17,7 @@ import { heapsOf } from '../suites/heaps.js'
 import { resolveSuites } from '../suites/index.js'
 import { runSuites } from '../suites/run.js'
 import { resolveTarget } from '../targets/index.js'
-import type { QemuTargetOptions } from '../targets/qemu-x86_64.js'
+import type { QemuTargetOptions } from '../targets/qemu.js'
 import { makeOutputDir } from './output.js'
 
 export interface RunOptions {

@@ -88,10 +88,10 @@ export function diagnoseBoot(consoleText: string, qemuStderr: string, exited: bo
     if (exited && qemuStderr.trim()) return `QEMU failed: ${qemuStderr.trim().split('\n').pop()}`
     return 'the kernel printed nothing: not a kernel image for this machine, or the wrong console= (ttyS0 on x86_64, ttyAMA0 on arm64)'
   }
+  if (/No working init found|Failed to execute|Attempted to kill init/.test(consoleText))
+    return 'the init in the initramfs failed or the agent exited (see the console lines)'
   if (/VFS: Unable to mount root fs|No filesystem could mount root/.test(consoleText))
     return 'the kernel did not use the initramfs (is CONFIG_BLK_DEV_INITRD set?)'
-  if (/No working init found|Failed to execute \/init|Attempted to kill init/.test(consoleText))
-    return 'the init in the initramfs failed or the agent exited (see the console lines)'
   if (/Kernel panic/.test(consoleText)) return 'the kernel panicked during boot'
   if (/no virtio-serial port named/.test(consoleText))
     return 'the guest has no virtio-serial port: the kernel needs CONFIG_VIRTIO_CONSOLE and CONFIG_VIRTIO_PCI'

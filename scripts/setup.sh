@@ -13,6 +13,10 @@ packages=(
   libc6-dev-arm64-cross  # static glibc for that agent
   gcc g++ make python3   # the x86_64 agent and the Node addon (node-gyp)
   dpkg                   # dpkg-deb unpacks Debian's kernel package
+  xz-utils               # decompresses the kernel package's modules (vgem)
+  qemu-system-arm        # boots arm64 kernels (qemu-system-aarch64)
+  linux-source-6.12      # a kernel tree to build: `dmaheap kernel build --src debian`
+  bc bison flex libelf-dev libssl-dev rsync  # what a kernel build needs
 )
 
 missing=()

@@ -2,6 +2,7 @@
 import type { Agent } from '../core/agent.js'
 import { toWireU64, type Flags, type ReferenceBacking } from '../core/protocol.js'
 import type { CaseContext, CaseDef, CaseEnv } from './harness.js'
+import { isCmaHeap } from './heaps.js'
 
 export const U64_MAX = 0xffff_ffff_ffff_ffffn
 export const KiB = 1024n
@@ -32,20 +33,22 @@ export function meminfoBytes(text: string, field: string): bigint | undefined {
 
 /**
  * Memory a heap's buffers hold, as a gauge that rises on allocation and falls
- * on release: MemTotal - MemAvailable for kernel heaps and udmabuf-backed
- * reference buffers (pinned by udmabuf, they leave the Shmem count); Shmem
- * for the reference heap's model buffers, which counts their memfd pages
- * exactly even on a busy machine whose MemAvailable moves by more than a
- * buffer.
+ * on release: CmaTotal - CmaFree for a CMA heap; MemTotal - MemAvailable for
+ * other kernel heaps and udmabuf-backed reference buffers (pinned by
+ * udmabuf, they leave the Shmem count); Shmem for the reference heap's model
+ * buffers, which counts their memfd pages exactly even on a busy machine
+ * whose MemAvailable moves by more than a buffer.
  */
-export async function memoryInUse(agent: Agent, heap: { kind: 'kernel' | 'reference' }, udmabuf: boolean): Promise<bigint> {
-  const text = (await agent.must('meminfo', {})).text
+export async function memoryInUse(env: CaseEnv): Promise<bigint> {
+  const text = (await env.agent.must('meminfo', {})).text
   const field = (f: string) => {
     const v = meminfoBytes(text, f)
     if (v === undefined) throw new Error(`/proc/meminfo has no ${f}`)
     return v
   }
-  return heap.kind === 'reference' && !udmabuf ? field('Shmem') : field('MemTotal') - field('MemAvailable')
+  if (isCmaHeap(env.heap, env.target.hello.release)) return field('CmaTotal') - field('CmaFree')
+  if (env.heap.kind === 'reference' && !env.target.hello.udmabuf) return field('Shmem')
+  return field('MemTotal') - field('MemAvailable')
 }
 
 /**
@@ -56,12 +59,12 @@ export async function memoryInUse(agent: Agent, heap: { kind: 'kernel' | 'refere
  */
 export async function liveBufferBytes(ctx: CaseEnv): Promise<{ gauge: string; bytes: bigint }> {
   if (ctx.heap.kind === 'reference' && !ctx.target.hello.udmabuf) {
-    return { gauge: 'Shmem', bytes: await memoryInUse(ctx.agent, ctx.heap, false) }
+    return { gauge: 'Shmem', bytes: await memoryInUse(ctx) }
   }
   const info = await ctx.agent.call('read_file', { path: '/sys/kernel/debug/dma_buf/bufinfo' })
   const total = info.ok ? /Total \d+ objects, (\d+) bytes/.exec(info.text) : null
   if (total) return { gauge: 'dma_buf/bufinfo', bytes: BigInt(total[1]!) }
-  return { gauge: 'MemTotal-MemAvailable', bytes: await memoryInUse(ctx.agent, ctx.heap, true) }
+  return { gauge: 'memory in use (meminfo)', bytes: await memoryInUse(ctx) }
 }
 
 /** Skip reason for cases that issue arbitrary ioctl numbers, where the target cannot. */

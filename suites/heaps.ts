@@ -45,3 +45,9 @@ export function expectedExporter(heap: HeapUnderTest, release: string, backing?:
   if (heap.kind === 'reference') return backing === 'udmabuf' ? 'udmabuf' : REFERENCE_HEAP
   return expectation('exp_name', release) === 'heap name' ? heap.name : undefined
 }
+
+/** A heap backed by a CMA area: its memory shows in CmaTotal/CmaFree. */
+export function isCmaHeap(heap: HeapUnderTest, release: string): boolean {
+  if (heap.kind !== 'kernel') return false
+  return heap.name === expectation('cma_heap_name', release) || heap.name === 'reserved' || /cma/i.test(heap.name)
+}

@@ -2,7 +2,7 @@
 import { UsageError } from '../core/errors.js'
 import type { Target } from '../core/target.js'
 import { localTarget } from '../runners/local.js'
-import { qemuX86Target, type QemuTargetOptions } from './qemu-x86_64.js'
+import { qemuTarget, type QemuTargetOptions } from './qemu.js'
 import { qemuUserTarget } from './qemu-user.js'
 
 export const TARGET_NAMES = ['qemu', 'local', 'qemu-user-aarch64'] as const
@@ -12,7 +12,7 @@ export function resolveTarget(name: string, qemu: QemuTargetOptions): Target {
   switch (name) {
     case 'qemu':
     case 'qemu-x86_64':
-      return qemuX86Target(qemu)
+      return qemuTarget(qemu)
     case 'local':
       return localTarget
     case 'qemu-user-aarch64':

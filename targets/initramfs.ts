@@ -59,23 +59,26 @@ export async function isStaticElf(path: string): Promise<boolean> {
 
 export interface InitramfsInputs {
   agent: string
-  busybox?: string
+  /** a static busybox for the guest; without one the agent itself is /init */
+  busybox?: string | undefined
   /** kernel modules to load at boot, in order */
   modules?: Module[]
 }
 
 export async function buildInitramfs(inputs: InitramfsInputs): Promise<string> {
-  const busybox = inputs.busybox ?? BUSYBOX
+  const busybox = inputs.busybox
   if (!existsSync(inputs.agent)) {
     throw new InfraError(`the agent binary ${inputs.agent} is missing`, 'run `npm run build`')
   }
-  if (!existsSync(busybox) || !(await isStaticElf(busybox))) {
+  if (busybox && !(await isStaticElf(busybox))) {
     throw new InfraError(`${busybox} is not a static busybox`, 'install it: apt-get install busybox-static')
   }
-  const init = initScript()
+  // With busybox, a shell init; without, the agent is /init (it mounts and
+  // loads modules itself when it runs as PID 1).
+  const init = busybox ? Buffer.from(initScript()) : await readFile(inputs.agent)
   const modules = inputs.modules ?? []
   const hash = createHash('sha256')
-  for (const part of [await readFile(inputs.agent), await readFile(busybox), Buffer.from(init), ...modules.map((m) => m.data)]) hash.update(part)
+  for (const part of [await readFile(inputs.agent), busybox ? await readFile(busybox) : Buffer.alloc(0), init, ...modules.map((m) => m.data)]) hash.update(part)
   const dir = join(cacheDir(), 'initramfs')
   const out = join(dir, `${hash.digest('hex').slice(0, 16)}.cpio`)
   if (existsSync(out)) return out
@@ -86,17 +89,18 @@ export async function buildInitramfs(inputs: InitramfsInputs): Promise<string> {
     for (const d of ['bin', 'dev', 'etc', 'lib', 'lib/modules', 'proc', 'sys', 'tmp']) await mkdir(join(stage, d))
     for (const m of modules) await writeFile(join(stage, 'lib', 'modules', `${m.name}.ko`), m.data)
     await writeFile(join(stage, 'etc', 'modules'), modules.map((m) => m.name).join('\n') + '\n')
-    await copyFile(busybox, join(stage, 'bin', 'busybox'))
+    if (busybox) await copyFile(busybox, join(stage, 'bin', 'busybox'))
     await copyFile(inputs.agent, join(stage, 'bin', 'dmaheap-agent'))
     await writeFile(join(stage, 'init'), init)
     await chmod(join(stage, 'init'), 0o755)
     await chmod(join(stage, 'bin', 'dmaheap-agent'), 0o755)
     const files = [
-      '.', 'bin', 'bin/busybox', 'bin/dmaheap-agent', 'dev', 'etc', 'etc/modules', 'init',
+      '.', 'bin', ...(busybox ? ['bin/busybox'] : []), 'bin/dmaheap-agent', 'dev', 'etc', 'etc/modules', 'init',
       'lib', 'lib/modules', ...modules.map((m) => `lib/modules/${m.name}.ko`), 'proc', 'sys', 'tmp',
     ]
     const tmp = `${out}.${process.pid}.tmp`
-    await execa(busybox, ['cpio', '-o', '-H', 'newc'], {
+    // The host's busybox packs it, whatever the guest's architecture.
+    await execa(BUSYBOX, ['cpio', '-o', '-H', 'newc'], {
       cwd: stage,
       input: files.join('\n') + '\n',
       stdout: { file: tmp },

@@ -9,6 +9,7 @@ import { ALLOC_SIZES, allocSuite } from '../suites/alloc.js'
 import { expectation } from '../suites/expectations.js'
 import { initOnAllocSetting } from '../suites/run.js'
 import { moduleDepends } from '../targets/modules.js'
+import { unmetOptions } from '../targets/kernel-build.js'
 import { SUITES } from '../suites/index.js'
 
 t.test('wire u64: exact numbers stay numbers, larger values become strings', async (t) => {
@@ -84,7 +85,8 @@ t.test('boot failures are diagnosed from the console', async (t) => {
   t.match(diagnoseBoot('', 'KVM internal error. Suberror: 1', false), /KVM/)
   t.match(diagnoseBoot('', '', false), /printed nothing/)
   t.match(diagnoseBoot('', 'qemu-system-x86_64: linux kernel too old', true), /QEMU failed: .*too old/)
-  t.match(diagnoseBoot('Kernel panic - not syncing: VFS: Unable to mount root fs on unknown-block(0,0)', '', true), /initramfs/)
+  t.match(diagnoseBoot('Kernel panic - not syncing: VFS: Unable to mount root fs on unknown-block(0,0)', '', true), /did not use the initramfs/)
+  t.match(diagnoseBoot('Failed to execute /x (error -2)\nKernel panic - not syncing: VFS: Unable to mount root fs', '', true), /init in the initramfs failed/)
   t.match(diagnoseBoot('Kernel panic - not syncing: Attempted to kill init!', '', true), /init/)
   t.match(diagnoseBoot('Linux version 6.12\nrandom', '', false), /never answered/)
 })
@@ -97,4 +99,13 @@ t.test('case ids are stable, unique and prefixed by their suite', async (t) => {
   t.ok(alloc.includes('alloc.size.4097'))
   t.ok(alloc.includes('alloc.fdinfo.16777216'))
   t.equal(alloc.filter((id) => id.startsWith('alloc.size.')).length, ALLOC_SIZES.length)
+})
+
+t.test('kernel config fragments: what did not end up set', async (t) => {
+  const frag = '# heaps\nCONFIG_DMABUF_HEAPS_CMA=y\nCONFIG_MODULES=n\n# CONFIG_SWAP is not set\nCONFIG_NR_CPUS=4\n'
+  const final = 'CONFIG_DMABUF_HEAPS=y\n# CONFIG_DMABUF_HEAPS_CMA is not set\n# CONFIG_MODULES is not set\nCONFIG_NR_CPUS=8\n'
+  t.same(
+    unmetOptions([{ path: 'f.config', text: frag }], final).map((u) => `${u.option}:${u.wanted}->${u.got}`),
+    ['CONFIG_DMABUF_HEAPS_CMA:y->n', 'CONFIG_NR_CPUS:4->8'],
+  )
 })

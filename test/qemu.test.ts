@@ -46,10 +46,20 @@ t.test('an unknown heap is a one-line error naming the heaps there are', async (
   t.notOk(existsSync(join(out, 'results.jsonl')), 'nothing that looks like a result is written')
 })
 
-t.test('a file that is not a kernel fails the boot with a diagnosis, fast', async (t) => {
+t.test('a file that is not a kernel is refused before QEMU starts', async (t) => {
   const out = tempOutput('notkernel')
-  const r = await dmaheap(['run', '--kernel', '/etc/hostname', '--accel', 'tcg', '--output', out], 120_000)
+  const r = await dmaheap(['run', '--kernel', '/etc/hostname', '--output', out], 120_000)
   t.equal(r.exitCode, 2)
-  t.match(r.stderr, /dmaheap: error: boot failed: /)
+  t.match(r.stderr, /^dmaheap: error: \/etc\/hostname is not a kernel image QEMU can boot here \(pass an x86 bzImage or an arm64 Image/m)
   t.notMatch(r.stdout, /^ok/m, 'no result is reported')
+})
+
+t.test('a kernel whose init fails: exit 2 with the console lines and the cause', async (t) => {
+  const out = tempOutput('badinit')
+  const r = await dmaheap(['run', '--cmdline', 'rdinit=/no-such-init', '--accel', 'tcg', '--output', out], 180_000)
+  t.equal(r.exitCode, 2)
+  t.match(r.stderr, /dmaheap: error: boot failed: the init in the initramfs failed/)
+  t.match(r.stderr, /trying once more/, 'the boot was retried once')
+  t.match(r.stderr, /^ {2}\| .*Kernel panic/m, 'the last console lines are shown')
+  t.notOk(existsSync(join(out, 'results.jsonl')), 'nothing that looks like a result')
 })

@@ -4,6 +4,12 @@
  *
  *   dmaheap-agent                     stdin/stdout (SSH, qemu-user)
  *   dmaheap-agent --virtio-port NAME  the virtio-serial port named NAME (QEMU)
+ *   dmaheap-agent --init ...          as PID 1 of an initramfs with no shell:
+ *                                     mounts /proc, /sys, /dev, debugfs and
+ *                                     loads /lib/modules/<name>.ko for each
+ *                                     name in /etc/modules, first
+ * Started as PID 1 with no arguments (the kernel's rdinit=/init passes none),
+ * it means --init --virtio-port dmaheap.agent.
  */
 #define _GNU_SOURCE
 #include "../core/dmaheap.h"
@@ -16,6 +22,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 
 #define LINE_MAX_BYTES (1 << 20)
 
@@ -69,6 +78,38 @@ static int open_virtio_port(const char *name)
 	return -1;
 }
 
+/* What the shell init does on targets that have a static busybox. */
+static void init_system(void)
+{
+	static const struct {
+		const char *source, *target, *type;
+	} mounts[] = {
+		{ "proc", "/proc", "proc" },
+		{ "sysfs", "/sys", "sysfs" },
+		{ "devtmpfs", "/dev", "devtmpfs" },
+		{ "debugfs", "/sys/kernel/debug", "debugfs" },
+	};
+	char name[256], path[300];
+	FILE *f;
+
+	for (size_t i = 0; i < sizeof(mounts) / sizeof(mounts[0]); i++) {
+		mkdir(mounts[i].target, 0755);
+		if (mount(mounts[i].source, mounts[i].target, mounts[i].type, 0, NULL) < 0 && errno != EBUSY)
+			fprintf(stderr, "dmaheap-init: mount %s: %s\n", mounts[i].target, strerror(errno));
+	}
+	f = fopen("/etc/modules", "re");
+	while (f && fscanf(f, "%255s", name) == 1) {
+		snprintf(path, sizeof(path), "/lib/modules/%s.ko", name);
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0 || syscall(SYS_finit_module, fd, "", 0) < 0)
+			fprintf(stderr, "dmaheap-init: insmod %s failed: %s\n", name, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+	}
+	if (f)
+		fclose(f);
+}
+
 int main(int argc, char **argv)
 {
 	int in = 0, out = 1;
@@ -76,8 +117,16 @@ int main(int argc, char **argv)
 	static char line[LINE_MAX_BYTES];
 	size_t used = 0;
 
+	static char *as_init[] = { "dmaheap-agent", "--init", "--virtio-port", "dmaheap.agent", NULL };
+	if (getpid() == 1 && argc == 1) {
+		argv = as_init;
+		argc = 4;
+	}
 	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--virtio-port") && i + 1 < argc) {
+		if (!strcmp(argv[i], "--init")) {
+			init_system();
+			fprintf(stderr, "dmaheap-init: starting agent\n");
+		} else if (!strcmp(argv[i], "--virtio-port") && i + 1 < argc) {
 			const char *name = argv[++i];
 			int fd = -1;
 			/* The port shows up a moment after the driver probes. */
@@ -96,7 +145,7 @@ int main(int argc, char **argv)
 			printf("dmaheap-agent %s protocol %d\n", DMAHEAP_AGENT_VERSION, DMAHEAP_PROTOCOL_VERSION);
 			return 0;
 		} else {
-			fprintf(stderr, "usage: dmaheap-agent [--virtio-port NAME] [--version]\n");
+			fprintf(stderr, "usage: dmaheap-agent [--init] [--virtio-port NAME] [--version]\n");
 			return 2;
 		}
 	}

@@ -1,0 +1,159 @@
+/**
+ * `dmaheap kernel build`: a QEMU-bootable kernel from any kernel tree, built
+ * out of tree (O=) from tinyconfig plus the harness's fragments
+ * (targets/kconfig/) and the user's own (--config), for x86_64 or arm64.
+ * The build folder is kept in the cache and reused: a second build is
+ * incremental. Options a fragment asked for that did not end up set are
+ * reported, since merge_config.sh only warns about them.
+ */
+import { createHash } from 'node:crypto'
+import { createWriteStream, existsSync } from 'node:fs'
+import { mkdir, readFile, realpath, writeFile } from 'node:fs/promises'
+import { cpus } from 'node:os'
+import { join } from 'node:path'
+import { execa } from 'execa'
+import { InfraError, UsageError } from '../core/errors.js'
+import { cacheDir, packageRoot } from '../core/paths.js'
+
+export type KernelArch = 'x86_64' | 'arm64'
+export const KERNEL_ARCHES: KernelArch[] = ['x86_64', 'arm64']
+
+interface ArchProfile {
+  makeArch: string
+  crossCompile: string
+  target: string
+  image: string
+}
+
+const PROFILES: Record<KernelArch, ArchProfile> = {
+  x86_64: { makeArch: 'x86_64', crossCompile: '', target: 'bzImage', image: 'arch/x86/boot/bzImage' },
+  arm64: { makeArch: 'arm64', crossCompile: 'aarch64-linux-gnu-', target: 'Image', image: 'arch/arm64/boot/Image' },
+}
+
+export interface KernelBuildOptions {
+  src: string
+  arch: KernelArch
+  /** the user's fragments, merged after the harness's */
+  fragments?: string[]
+  out?: string
+  jobs?: number
+  log(message: string): void
+}
+
+export interface ConfigMismatch {
+  option: string
+  wanted: string
+  got: string
+  fragment: string
+}
+
+export interface KernelBuildResult {
+  image: string
+  outDir: string
+  release: string
+  /** options the fragments asked for that the final .config does not have */
+  unmet: ConfigMismatch[]
+  /** true when the configuration was reused (an incremental build) */
+  incremental: boolean
+  seconds: number
+}
+
+export function harnessFragments(arch: KernelArch): string[] {
+  return [join(packageRoot, 'targets', 'kconfig', 'dmaheap.config'), join(packageRoot, 'targets', 'kconfig', `${arch}.config`)]
+}
+
+/** "CONFIG_X=y" and "# CONFIG_X is not set" lines: option -> value ("n" for unset). */
+export function parseConfig(text: string): Map<string, string> {
+  const m = new Map<string, string>()
+  for (const line of text.split('\n')) {
+    const set = /^(CONFIG_\w+)=(.*)$/.exec(line)
+    if (set) m.set(set[1]!, set[2]!)
+    const unset = /^# (CONFIG_\w+) is not set$/.exec(line)
+    if (unset) m.set(unset[1]!, 'n')
+  }
+  return m
+}
+
+/** What each fragment asked for that the final configuration does not have. */
+export function unmetOptions(fragments: Array<{ path: string; text: string }>, finalConfig: string): ConfigMismatch[] {
+  const final = parseConfig(finalConfig)
+  const wanted = new Map<string, { value: string; fragment: string }>()
+  for (const f of fragments) for (const [k, v] of parseConfig(f.text)) wanted.set(k, { value: v, fragment: f.path })
+  const unmet: ConfigMismatch[] = []
+  for (const [option, w] of wanted) {
+    const got = final.get(option) ?? 'n'
+    if (got !== w.value) unmet.push({ option, wanted: w.value, got, fragment: w.fragment })
+  }
+  return unmet
+}
+
+/** Debian's linux-source-6.12 unpacked into the cache: `--src debian`. */
+async function debianSource(log: (m: string) => void): Promise<string> {
+  const tarball = '/usr/src/linux-source-6.12.tar.xz'
+  const dir = join(cacheDir(), 'src', 'linux-source-6.12')
+  if (existsSync(join(dir, 'Makefile'))) return dir
+  if (!existsSync(tarball)) throw new UsageError(`${tarball} is missing`, 'apt-get install linux-source-6.12, or pass --src DIR')
+  log(`unpacking ${tarball} into ${dir} (once)`)
+  await mkdir(join(cacheDir(), 'src'), { recursive: true })
+  await execa('tar', ['xf', tarball, '-C', join(cacheDir(), 'src')])
+  return dir
+}
+
+export async function resolveSource(src: string, log: (m: string) => void): Promise<string> {
+  if (src === 'debian') return debianSource(log)
+  if (!existsSync(join(src, 'Makefile')) || !existsSync(join(src, 'scripts', 'kconfig', 'merge_config.sh'))) {
+    throw new UsageError(`${src} is not a kernel source tree`, 'pass --src with the top of a Linux tree, or --src debian')
+  }
+  return realpath(src)
+}
+
+export async function buildKernel(opts: KernelBuildOptions): Promise<KernelBuildResult> {
+  const started = Date.now()
+  const profile = PROFILES[opts.arch]
+  const src = await resolveSource(opts.src, opts.log)
+  const fragmentPaths = [...harnessFragments(opts.arch), ...(opts.fragments ?? [])]
+  for (const f of fragmentPaths) if (!existsSync(f)) throw new UsageError(`no config fragment at ${f}`, 'pass --config with a file of CONFIG_ lines')
+  const fragments = await Promise.all(fragmentPaths.map(async (path) => ({ path, text: await readFile(path, 'utf8') })))
+  const outDir = opts.out ?? join(cacheDir(), 'kbuild', `${opts.arch}-${createHash('sha256').update(src).digest('hex').slice(0, 12)}`)
+  await mkdir(outDir, { recursive: true })
+  const logPath = join(outDir, 'build.log')
+  const logFile = createWriteStream(logPath, { flags: 'a' })
+  const env = { ...process.env, ARCH: profile.makeArch, ...(profile.crossCompile ? { CROSS_COMPILE: profile.crossCompile } : {}) }
+  const make = async (args: string[], what: string) => {
+    const p = execa('make', ['-C', src, `O=${outDir}`, ...args], { env, all: true, reject: false, buffer: { all: true }, lines: false })
+    p.all?.pipe(logFile, { end: false })
+    const r = await p
+    if (r.exitCode !== 0) {
+      const tail = String(r.all ?? '').split('\n').slice(-25).join('\n')
+      throw new InfraError(`kernel ${what} failed (make ${args.join(' ')})`, `the full log is ${logPath}`, tail)
+    }
+    return String(r.all ?? '')
+  }
+
+  // The configuration is made again only when a fragment changed.
+  const configHash = createHash('sha256').update(fragments.map((f) => f.path + '\0' + f.text).join('\0')).digest('hex')
+  const stamp = join(outDir, '.dmaheap-config')
+  const incremental = existsSync(join(outDir, '.config')) && existsSync(stamp) && (await readFile(stamp, 'utf8')) === configHash
+  if (!incremental) {
+    opts.log(`configuring ${opts.arch}: tinyconfig + ${fragmentPaths.length} fragments`)
+    await make(['tinyconfig'], 'configuration')
+    const merge = await execa(join(src, 'scripts', 'kconfig', 'merge_config.sh'), ['-m', '-O', outDir, join(outDir, '.config'), ...fragmentPaths], {
+      cwd: src,
+      env,
+      all: true,
+      reject: false,
+    })
+    logFile.write(String(merge.all ?? ''))
+    if (merge.exitCode !== 0) throw new InfraError('merge_config.sh failed', `the full log is ${logPath}`, String(merge.all ?? '').split('\n').slice(-15).join('\n'))
+    await make(['olddefconfig'], 'configuration')
+    await writeFile(stamp, configHash)
+  }
+  const unmet = unmetOptions(fragments, await readFile(join(outDir, '.config'), 'utf8'))
+  for (const u of unmet) opts.log(`warning: ${u.option}=${u.wanted} (from ${u.fragment}) ended up ${u.got}: a dependency is missing`)
+
+  opts.log(`building ${profile.target} in ${outDir} (${incremental ? 'incremental' : 'clean'}, -j${opts.jobs ?? cpus().length}); log: ${logPath}`)
+  await make([`-j${opts.jobs ?? cpus().length}`, profile.target], 'build')
+  const release = (await make(['-s', 'kernelrelease'], 'release query')).trim().split('\n').pop() ?? ''
+  await new Promise<void>((resolve) => logFile.end(resolve))
+  return { image: join(outDir, profile.image), outDir, release, unmet, incremental, seconds: (Date.now() - started) / 1000 }
+}

@@ -1,0 +1,149 @@
+/**
+ * The QEMU targets: a kernel booted with the harness's initramfs, x86_64
+ * under qemu-system-x86_64 -M pc, arm64 under qemu-system-aarch64 -M virt.
+ * With no --kernel it is Debian's 6.12 (x86_64); any bzImage or arm64 Image
+ * can be given, and its architecture is read from its header. Disposable,
+ * so destructive cases run here by default.
+ */
+import { arch as hostArch } from 'node:os'
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { InfraError } from '../core/errors.js'
+import { agentBinary, type Arch } from '../core/paths.js'
+import type { StartContext, Target, TargetSession } from '../core/target.js'
+import { bootQemu, type Accel, type AccelChoice } from '../runners/qemu.js'
+import { debianKernel } from './debian-kernel.js'
+import { BUSYBOX, buildInitramfs, isStaticElf } from './initramfs.js'
+import type { KernelArch } from './kernel-build.js'
+import { kernelImageArch } from './kernel-image.js'
+import { resolveModules, type Module } from './modules.js'
+
+export interface QemuTargetOptions {
+  kernel?: string
+  memory?: string
+  cmdline?: string
+  accel?: AccelChoice
+  bootTimeoutMs?: number
+  /** reserve a CMA area of this size (cma=), so the CMA heap appears */
+  cma?: string
+}
+
+interface ArchProfile {
+  qemu: string
+  machineArgs(accel: Accel): string[]
+  console: string
+  agent: Arch
+  /** the Node name of a host that can run this guest under KVM */
+  kvmHost: string
+}
+
+const PROFILES: Record<KernelArch, ArchProfile> = {
+  x86_64: {
+    qemu: 'qemu-system-x86_64',
+    machineArgs: (accel) => ['-M', 'pc', '-cpu', accel === 'kvm' ? 'host' : 'max'],
+    console: 'ttyS0',
+    agent: 'x86_64',
+    kvmHost: 'x64',
+  },
+  arm64: {
+    qemu: 'qemu-system-aarch64',
+    machineArgs: (accel) => ['-M', 'virt', '-cpu', accel === 'kvm' ? 'host' : 'max'],
+    console: 'ttyAMA0',
+    agent: 'aarch64',
+    kvmHost: 'arm64',
+  },
+}
+
+/** Loaded in the guest when the kernel has them as modules: vgem for the import suite. */
+const GUEST_MODULES = ['vgem']
+
+/**
+ * init_on_alloc=0: Debian enables it by default, and it zeroes every page a
+ * heap gets, which would hide a heap that forgets to clear its memory.
+ * panic=-1 with -no-reboot turns a panic into QEMU exiting, never a hang.
+ */
+export function baseCmdline(console: string): string {
+  return `console=${console} panic=-1 init_on_alloc=0 rdinit=/init quiet`
+}
+
+/** The static busybox for the guest, where this machine has one for its architecture. */
+async function guestBusybox(agent: Arch): Promise<string | undefined> {
+  const hostIs = hostArch() === 'x64' ? 'x86_64' : hostArch() === 'arm64' ? 'aarch64' : hostArch()
+  if (hostIs !== agent) return undefined
+  try {
+    return (await isStaticElf(BUSYBOX)) ? BUSYBOX : undefined
+  } catch {
+    return undefined
+  }
+}
+
+export function qemuTarget(opts: QemuTargetOptions = {}): Target {
+  return {
+    name: 'qemu',
+    description: 'a kernel in QEMU (Debian 6.12 x86_64 by default, or --kernel IMAGE: x86_64 or arm64), KVM if it works, else TCG',
+    async start(ctx: StartContext): Promise<TargetSession> {
+      let kernelImage: string
+      let kernelSource: string
+      let arch: KernelArch
+      let modules: Module[] = []
+      const facts: Record<string, string | number | boolean> = {}
+      if (opts.kernel) {
+        arch = await kernelImageArch(opts.kernel)
+        kernelImage = opts.kernel
+        kernelSource = opts.kernel
+        // A self-built kernel's config sits two levels above its image (O=/arch/<arch>/boot).
+        const config = await readFile(join(opts.kernel, '..', '..', '..', '..', '.config'), 'utf8').catch(() => '')
+        if (config) facts.initOnAllocDefault = /^CONFIG_INIT_ON_ALLOC_DEFAULT_ON=y$/m.test(config)
+      } else {
+        arch = 'x86_64'
+        const k = await debianKernel(ctx.log)
+        kernelImage = k.image
+        kernelSource = k.package
+        const resolved = await resolveModules(k.modulesDir, GUEST_MODULES)
+        modules = resolved.modules
+        if (resolved.missing.length) ctx.log(`modules not in ${k.package}: ${resolved.missing.join(', ')}`)
+        const config = await readFile(k.config, 'utf8').catch(() => '')
+        facts.initOnAllocDefault = /^CONFIG_INIT_ON_ALLOC_DEFAULT_ON=y$/m.test(config)
+      }
+      const profile = PROFILES[arch]
+      const busybox = await guestBusybox(profile.agent)
+      const initrd = await buildInitramfs({ agent: agentBinary(profile.agent), busybox, modules })
+      const cmdline = [baseCmdline(profile.console), opts.cma ? `cma=${opts.cma}` : '', opts.cmdline].filter(Boolean).join(' ')
+      const consoleLog = join(ctx.outputDir, 'console.log')
+      // KVM only runs a guest of the host's own architecture.
+      const accel: AccelChoice = hostArch() === profile.kvmHost ? (opts.accel ?? 'auto') : 'tcg'
+      ctx.log(`booting ${kernelSource} (${arch}) in QEMU`)
+      const s = await bootQemu({
+        qemu: profile.qemu,
+        machineArgs: profile.machineArgs,
+        kernel: kernelImage,
+        initrd,
+        cmdline,
+        memory: opts.memory ?? '1G',
+        // One vCPU under TCG: with two, multi-threaded TCG has shown an
+        // "Oops: int3" in the kernel's own code patching during boot.
+        smp: (a) => (a === 'kvm' ? 2 : 1),
+        accel,
+        bootTimeoutMs: opts.bootTimeoutMs ?? 60_000,
+        consoleLog,
+        log: ctx.log,
+      })
+      if (s.hello.machine !== profile.agent) {
+        await s.close()
+        throw new InfraError(`the guest reports ${s.hello.machine}, expected ${profile.agent}`)
+      }
+      ctx.log(`booted in ${(s.bootMs / 1000).toFixed(1)} s under ${s.accel.toUpperCase()}: Linux ${s.hello.release} ${arch}`)
+      return {
+        info: {
+          target: `qemu-${arch}`,
+          hello: s.hello,
+          facts: { ...facts, arch, accel: s.accel, bootMs: s.bootMs, kernel: kernelSource, cmdline, disposable: true },
+        },
+        agent: s.agent,
+        artifacts: { console: consoleLog },
+        consoleTail: s.consoleTail,
+        close: s.close,
+      }
+    },
+  }
+}
