@@ -80,7 +80,7 @@ export async function runCommand(opts: RunOptions): Promise<number> {
       const unknown = opts.heap.filter((h) => !heaps.some((x) => x.name === h))
       if (unknown.length) {
         throw new UsageError(
-          `unknown heap ${unknown.map((h) => `"${h}"`).join(', ')} on ${target.name}`,
+          `unknown heap ${unknown.map((h) => `"${h}"`).join(', ')} on ${session.info.target}`,
           `this target has: ${heaps.map((h) => h.name).join(', ')}`,
         )
       }

@@ -73,6 +73,12 @@ class Console {
   tail(n = 30): string {
     return [...this.lines, this.partial].filter((l) => l !== '').slice(-n).join('\n')
   }
+  /** The lines that explain a failure: from the first panic, Oops or BUG line, else the last ones. */
+  excerpt(n = 20): string {
+    const lines = [...this.lines, this.partial].filter((l) => l !== '')
+    const first = lines.findIndex((l) => /Kernel panic|Oops|BUG:|Failed to execute|No working init/.test(l))
+    return (first >= 0 ? lines.slice(Math.max(0, first - 2), first - 2 + n) : lines.slice(-n)).join('\n')
+  }
   has(re: RegExp): boolean {
     return this.lines.some((l) => re.test(l)) || re.test(this.partial)
   }
@@ -89,9 +95,9 @@ export function diagnoseBoot(consoleText: string, qemuStderr: string, exited: bo
     return 'the kernel printed nothing: not a kernel image for this machine, or the wrong console= (ttyS0 on x86_64, ttyAMA0 on arm64)'
   }
   if (/No working init found|Failed to execute|Attempted to kill init/.test(consoleText))
-    return 'the init in the initramfs failed or the agent exited (see the console lines)'
+    return 'the init in the initramfs failed or the agent exited'
   if (/VFS: Unable to mount root fs|No filesystem could mount root/.test(consoleText))
-    return 'the kernel did not use the initramfs (is CONFIG_BLK_DEV_INITRD set?)'
+    return 'the kernel ran no init from the initramfs and found no root filesystem (is CONFIG_BLK_DEV_INITRD set? is rdinit= right?)'
   if (/Kernel panic/.test(consoleText)) return 'the kernel panicked during boot'
   if (/no virtio-serial port named/.test(consoleText))
     return 'the guest has no virtio-serial port: the kernel needs CONFIG_VIRTIO_CONSOLE and CONFIG_VIRTIO_PCI'
@@ -184,7 +190,7 @@ async function bootOnce(spec: QemuBootSpec, accel: Accel, probeKvm: boolean): Pr
   const fail = async (kvmHung: boolean): Promise<never> => {
     await sleep(100) // let the last console bytes and stderr arrive
     const cause = diagnoseBoot(con.tail(TAIL_LINES), stderr, exited)
-    const tail = con.tail(20)
+    const tail = con.excerpt(20)
     await kill()
     throw Object.assign(new BootAttemptFailed(cause, kvmHung), { tail, stderr })
   }
@@ -278,10 +284,10 @@ export async function bootQemu(spec: QemuBootSpec): Promise<QemuSession> {
       try {
         return await bootWithRetry(spec, 'tcg', false)
       } catch (e2) {
-        throw asInfra(e2)
+        throw asInfra(e2, spec.consoleLog)
       }
     }
-    throw asInfra(e)
+    throw asInfra(e, spec.consoleLog)
   }
 }
 
@@ -300,10 +306,10 @@ async function bootWithRetry(spec: QemuBootSpec, accel: Accel, probeKvm: boolean
   }
 }
 
-function asInfra(e: unknown): unknown {
+function asInfra(e: unknown, consoleLog: string): unknown {
   if (e instanceof BootAttemptFailed) {
     const { tail } = e as BootAttemptFailed & { tail: string }
-    return new InfraError(`boot failed: ${e.message}`, 'see the console log kept with the results', tail)
+    return new InfraError(`boot failed: ${e.message}`, `console log: ${consoleLog}`, tail)
   }
   return e
 }

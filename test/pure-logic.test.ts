@@ -85,7 +85,7 @@ t.test('boot failures are diagnosed from the console', async (t) => {
   t.match(diagnoseBoot('', 'KVM internal error. Suberror: 1', false), /KVM/)
   t.match(diagnoseBoot('', '', false), /printed nothing/)
   t.match(diagnoseBoot('', 'qemu-system-x86_64: linux kernel too old', true), /QEMU failed: .*too old/)
-  t.match(diagnoseBoot('Kernel panic - not syncing: VFS: Unable to mount root fs on unknown-block(0,0)', '', true), /did not use the initramfs/)
+  t.match(diagnoseBoot('Kernel panic - not syncing: VFS: Unable to mount root fs on unknown-block(0,0)', '', true), /no init from the initramfs/)
   t.match(diagnoseBoot('Failed to execute /x (error -2)\nKernel panic - not syncing: VFS: Unable to mount root fs', '', true), /init in the initramfs failed/)
   t.match(diagnoseBoot('Kernel panic - not syncing: Attempted to kill init!', '', true), /init/)
   t.match(diagnoseBoot('Linux version 6.12\nrandom', '', false), /never answered/)

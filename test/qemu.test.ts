@@ -56,10 +56,11 @@ t.test('a file that is not a kernel is refused before QEMU starts', async (t) =>
 
 t.test('a kernel whose init fails: exit 2 with the console lines and the cause', async (t) => {
   const out = tempOutput('badinit')
-  const r = await dmaheap(['run', '--cmdline', 'rdinit=/no-such-init', '--accel', 'tcg', '--output', out], 180_000)
+  // busybox as init prints its usage and exits: the kernel panics
+  const r = await dmaheap(['run', '--cmdline', 'rdinit=/bin/busybox', '--accel', 'tcg', '--output', out], 180_000)
   t.equal(r.exitCode, 2)
   t.match(r.stderr, /dmaheap: error: boot failed: the init in the initramfs failed/)
-  t.match(r.stderr, /trying once more/, 'the boot was retried once')
+  t.notMatch(r.stderr, /trying once more/, 'a failure that would repeat is not retried')
   t.match(r.stderr, /^ {2}\| .*Kernel panic/m, 'the last console lines are shown')
   t.notOk(existsSync(join(out, 'results.jsonl')), 'nothing that looks like a result')
 })
