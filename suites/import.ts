@@ -5,7 +5,7 @@
  * and SET_NAME must work (EBUSY with attachments before ~5.16).
  */
 import type { CaseContext, CaseDef, CaseEnv, SuiteDef } from './harness.js'
-import { allocChecked } from './buffers.js'
+import { onFreshBuffer } from './buffers.js'
 import { expectation } from './expectations.js'
 
 function skipImport(env: CaseEnv): string | undefined {
@@ -14,53 +14,52 @@ function skipImport(env: CaseEnv): string | undefined {
   return undefined
 }
 
-/** Allocates a page and imports it into vgem; everything is released after the case. */
-async function imported(ctx: CaseContext): Promise<{ fd: number } | undefined> {
-  const buf = await allocChecked(ctx, 4096n)
-  if (!buf) return undefined
-  const dev = await ctx.agent.must('vgem_open', {})
-  ctx.defer(() => ctx.agent.must('close', { fd: dev.fd }))
-  const h = await ctx.agent.call('prime_import', { dev: dev.fd, fd: buf.fd })
-  if (!ctx.check.succeeded('DRM_IOCTL_PRIME_FD_TO_HANDLE into vgem', h)) return undefined
-  ctx.defer(() => ctx.agent.must('gem_close', { dev: dev.fd, handle: h.handle }))
-  return buf
+/**
+ * A case on a one-page buffer imported into vgem: the ALLOC and the import
+ * are checked; the GEM handle, the vgem fd and the buffer are released after.
+ */
+function onImported(def: Omit<CaseDef, 'run' | 'skip'> & { run(ctx: CaseContext, fd: number, handle: number): Promise<void> }): CaseDef {
+  return onFreshBuffer({
+    ...def,
+    skip: skipImport,
+    async run(ctx, buf) {
+      const dev = await ctx.agent.must('vgem_open', {})
+      ctx.defer(() => ctx.agent.must('close', { fd: dev.fd }))
+      const h = await ctx.agent.call('prime_import', { dev: dev.fd, fd: buf.fd })
+      if (!ctx.check.succeeded('DRM_IOCTL_PRIME_FD_TO_HANDLE into vgem', h)) return
+      ctx.defer(() => ctx.agent.must('gem_close', { dev: dev.fd, handle: h.handle }))
+      await def.run(ctx, buf.fd, h.handle)
+    },
+  })
 }
 
-const prime: CaseDef = {
+const prime = onImported({
   id: 'import.prime',
   title: 'vgem imports the buffer (PRIME fd to handle) and releases it (GEM_CLOSE)',
-  skip: skipImport,
-  async run(ctx) {
-    const buf = await imported(ctx)
-    if (buf) ctx.check.ok('the import gave a handle', true, 'a GEM handle', 'a GEM handle')
+  async run(ctx, _fd, handle) {
+    ctx.check.ok('the GEM handle is valid', handle > 0, 'a nonzero handle', handle)
   },
-}
+})
 
-const syncAttached: CaseDef = {
+const syncAttached = onImported({
   id: 'import.sync-attached',
   title: 'SYNC START/END RW succeeds while vgem holds an attachment',
-  skip: skipImport,
-  async run(ctx) {
-    const buf = await imported(ctx)
-    if (!buf) return
-    ctx.check.succeeded('SYNC START|RW while attached', await ctx.agent.call('sync', { fd: buf.fd, flags: 'START|RW' }))
-    ctx.check.succeeded('SYNC END|RW while attached', await ctx.agent.call('sync', { fd: buf.fd, flags: 'END|RW' }))
+  async run(ctx, fd) {
+    ctx.check.succeeded('SYNC START|RW while attached', await ctx.agent.call('sync', { fd, flags: 'START|RW' }))
+    ctx.check.succeeded('SYNC END|RW while attached', await ctx.agent.call('sync', { fd, flags: 'END|RW' }))
   },
-}
+})
 
-const nameAttached: CaseDef = {
+const nameAttached = onImported({
   id: 'import.set-name-attached',
   title: 'SET_NAME while attached: succeeds from ~5.16, EBUSY before',
-  skip: skipImport,
-  async run(ctx) {
-    const buf = await imported(ctx)
-    if (!buf) return
-    const r = await ctx.agent.call('set_name', { fd: buf.fd, name: 'dmaheap-attached' })
+  async run(ctx, fd) {
+    const r = await ctx.agent.call('set_name', { fd, name: 'dmaheap-attached' })
     const want = expectation('set_name_attached', ctx.target.hello.release)
     if (want === 'success') ctx.check.succeeded('SET_NAME after a vgem import', r)
     else ctx.check.failsWith('SET_NAME after a vgem import', r, want)
   },
-}
+})
 
 export const importSuite: SuiteDef = {
   name: 'import',
