@@ -8,6 +8,7 @@
         "native/core/dispatch.c",
         "native/core/flags.c",
         "native/core/json.c",
+        "native/core/ops_bench.c",
         "native/core/ops_buffer.c",
         "native/core/ops_loops.c",
         "native/core/ops_vgem.c",

@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto'
 import { createWriteStream, existsSync } from 'node:fs'
 import { mkdir, readFile, realpath, writeFile } from 'node:fs/promises'
 import { cpus } from 'node:os'
-import { join } from 'node:path'
+import { basename, join } from 'node:path'
 import { execa } from 'execa'
 import { InfraError, UsageError } from '../core/errors.js'
 import { cacheDir, packageRoot } from '../core/paths.js'
@@ -130,8 +130,9 @@ export async function buildKernel(opts: KernelBuildOptions): Promise<KernelBuild
     return String(r.all ?? '')
   }
 
-  // The configuration is made again only when a fragment changed.
-  const configHash = createHash('sha256').update(fragments.map((f) => f.path + '\0' + f.text).join('\0')).digest('hex')
+  // The configuration is made again only when a fragment's content changed
+  // (not its path: another checkout of the harness reuses the same build).
+  const configHash = createHash('sha256').update(fragments.map((f) => basename(f.path) + '\0' + f.text).join('\0')).digest('hex')
   const stamp = join(outDir, '.dmaheap-config')
   const incremental = existsSync(join(outDir, '.config')) && existsSync(stamp) && (await readFile(stamp, 'utf8')) === configHash
   if (!incremental) {

@@ -46,6 +46,7 @@ static const struct {
 	{ "vgem_open", op_vgem_open },
 	{ "prime_import", op_prime_import },
 	{ "gem_close", op_gem_close },
+	{ "bench", op_bench },
 };
 
 static op_fn find_op(const char *name)

@@ -38,5 +38,6 @@ void op_exhaust(struct request *r);
 void op_vgem_open(struct request *r);
 void op_prime_import(struct request *r);
 void op_gem_close(struct request *r);
+void op_bench(struct request *r);
 
 #endif

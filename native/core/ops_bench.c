@@ -1,0 +1,289 @@
+/* Benchmarks measured on the target in native loops: one request runs a
+ * warm-up and then samples for a time budget, and answers with the sample
+ * distribution, so no protocol round trip sits between two measured calls.
+ *
+ *   bench {kind, heap, len, budget_ms, threads}
+ *     alloc    ALLOC + close, per call
+ *     fault    first touch of each page of a fresh mapping, per page
+ *     sync     SYNC START|RW + END|RW on a mapped buffer, per pair
+ *     threads  ALLOC + close in `threads` threads at once, per call, and the
+ *              total rate
+ *     fill     pattern_fill and pattern_verify against memset and memcmp on
+ *              anonymous memory (the harness's own data path), bytes/s
+ */
+#define _GNU_SOURCE
+#include "buffer.h"
+#include "ops.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/dma-buf.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#define MAX_SAMPLES 200000
+#define MIN_SAMPLES 20
+
+struct samples {
+	uint64_t *v;
+	size_t n, cap;
+};
+
+static void push(struct samples *s, uint64_t ns)
+{
+	if (s->n < s->cap)
+		s->v[s->n++] = ns;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+static uint64_t pct(const struct samples *s, unsigned p)
+{
+	size_t i = (s->n - 1) * p / 100;
+	return s->v[i];
+}
+
+/* {"n":..,"min":..,"p10":..,"p25":..,"p50":..,"p75":..,"p90":..,"p99":..,"max":..,"mean":..} under `prefix_*` */
+static void report(struct request *r, const char *prefix, struct samples *s)
+{
+	char key[64];
+	uint64_t sum = 0;
+	static const struct {
+		const char *name;
+		unsigned p;
+	} ps[] = { { "min", 0 }, { "p10", 10 }, { "p25", 25 }, { "p50", 50 }, { "p75", 75 }, { "p90", 90 }, { "p99", 99 }, { "max", 100 } };
+
+	qsort(s->v, s->n, sizeof(uint64_t), cmp_u64);
+	for (size_t i = 0; i < s->n; i++)
+		sum += s->v[i];
+	snprintf(key, sizeof(key), "%s_n", prefix);
+	jb_u64(r->out, key, s->n);
+	if (!s->n)
+		return;
+	for (size_t i = 0; i < sizeof(ps) / sizeof(ps[0]); i++) {
+		snprintf(key, sizeof(key), "%s_%s", prefix, ps[i].name);
+		jb_u64(r->out, key, pct(s, ps[i].p));
+	}
+	snprintf(key, sizeof(key), "%s_mean", prefix);
+	jb_u64(r->out, key, sum / s->n);
+}
+
+static bool keep_going(uint64_t start, uint64_t budget_ns, size_t n)
+{
+	return n < MIN_SAMPLES || (now_ns() - start < budget_ns && n < MAX_SAMPLES);
+}
+
+static int bench_alloc(const struct heap_slot *h, uint64_t len, uint64_t budget, struct samples *s)
+{
+	struct alloc_args a = { .len = len, .fd_flags = O_RDWR | O_CLOEXEC, .struct_size = 24 };
+	struct alloc_out o;
+	/* Warm-up: the first calls fault in code and page tables. */
+	for (int i = 0; i < 3; i++) {
+		int err = heap_alloc(h, &a, &o);
+		if (err)
+			return err;
+		buf_close(o.fd);
+	}
+	for (uint64_t start = now_ns(); keep_going(start, budget, s->n);) {
+		uint64_t t0 = now_ns();
+		int err = heap_alloc(h, &a, &o);
+		if (err)
+			return err;
+		buf_close(o.fd);
+		push(s, now_ns() - t0);
+	}
+	return 0;
+}
+
+/* First touch of each page of a fresh buffer's fresh mapping, per page. */
+static int bench_fault(const struct heap_slot *h, uint64_t len, uint64_t budget, struct samples *s)
+{
+	struct alloc_args a = { .len = len, .fd_flags = O_RDWR | O_CLOEXEC, .struct_size = 24 };
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	for (uint64_t start = now_ns(); keep_going(start, budget, s->n);) {
+		struct alloc_out o;
+		int err = heap_alloc(h, &a, &o);
+		if (err)
+			return err;
+		volatile uint8_t *m = mmap(NULL, (size_t)len, PROT_READ | PROT_WRITE, MAP_SHARED, o.fd, 0);
+		if (m == MAP_FAILED) {
+			err = errno;
+			buf_close(o.fd);
+			return err;
+		}
+		uint64_t t0 = now_ns();
+		for (size_t off = 0; off < len; off += page)
+			m[off] = 1;
+		push(s, (now_ns() - t0) / (len / page));
+		munmap((void *)m, (size_t)len);
+		buf_close(o.fd);
+	}
+	return 0;
+}
+
+static int bench_sync(const struct heap_slot *h, uint64_t len, uint64_t budget, struct samples *s)
+{
+	struct alloc_args a = { .len = len, .fd_flags = O_RDWR | O_CLOEXEC, .struct_size = 24 };
+	struct alloc_out o;
+	int err = heap_alloc(h, &a, &o);
+	if (err)
+		return err;
+	void *m = mmap(NULL, (size_t)len, PROT_READ | PROT_WRITE, MAP_SHARED, o.fd, 0);
+	if (m == MAP_FAILED) {
+		err = errno;
+		buf_close(o.fd);
+		return err;
+	}
+	memset(m, 1, (size_t)len);
+	for (uint64_t start = now_ns(); !err && keep_going(start, budget, s->n);) {
+		uint64_t t0 = now_ns();
+		err = buf_sync(o.fd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_RW);
+		if (!err)
+			err = buf_sync(o.fd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_RW);
+		push(s, now_ns() - t0);
+	}
+	munmap(m, (size_t)len);
+	buf_close(o.fd);
+	return err;
+}
+
+struct thread_bench {
+	const struct heap_slot *heap;
+	uint64_t len, budget;
+	pthread_barrier_t *start;
+	struct samples s;
+	int err;
+};
+
+static void *thread_bench_body(void *p)
+{
+	struct thread_bench *t = p;
+	pthread_barrier_wait(t->start);
+	t->err = bench_alloc(t->heap, t->len, t->budget, &t->s);
+	return NULL;
+}
+
+/* Calls from all threads pooled; the rate is total calls over wall time. */
+static int bench_threads(struct request *r, const struct heap_slot *h, uint64_t len, uint64_t budget, unsigned n,
+			 struct samples *all)
+{
+	struct thread_bench *tb = calloc(n, sizeof(*tb));
+	pthread_t *tid = calloc(n, sizeof(*tid));
+	pthread_barrier_t start;
+	int err = 0;
+	unsigned started = 0;
+
+	pthread_barrier_init(&start, NULL, n + 1);
+	for (; started < n; started++) {
+		tb[started] = (struct thread_bench){ .heap = h, .len = len, .budget = budget, .start = &start };
+		tb[started].s.cap = MAX_SAMPLES / n;
+		tb[started].s.v = malloc(tb[started].s.cap * sizeof(uint64_t));
+		if (pthread_create(&tid[started], NULL, thread_bench_body, &tb[started]))
+			abort(); /* the barrier counts on n threads */
+	}
+	uint64_t t0 = now_ns();
+	pthread_barrier_wait(&start);
+	for (unsigned i = 0; i < n; i++)
+		pthread_join(tid[i], NULL);
+	uint64_t wall = now_ns() - t0;
+	for (unsigned i = 0; i < n; i++) {
+		if (tb[i].err && !err)
+			err = tb[i].err;
+		for (size_t k = 0; k < tb[i].s.n; k++)
+			push(all, tb[i].s.v[k]);
+		free(tb[i].s.v);
+	}
+	jb_u64(r->out, "calls_per_s", wall ? (uint64_t)((double)all->n * 1e9 / (double)wall) : 0);
+	pthread_barrier_destroy(&start);
+	free(tb);
+	free(tid);
+	return err;
+}
+
+/* Bytes per second of the harness's fill/verify loops and of memset/memcmp. */
+static void bench_fill(struct request *r, uint64_t len, uint64_t budget)
+{
+	uint8_t *a = mmap(NULL, (size_t)len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	uint8_t *b = mmap(NULL, (size_t)len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	struct pattern p = { .kind = PATTERN_PRNG, .seed = 7 };
+	struct verify_result v;
+	volatile int sink = 0;
+	const char *names[] = { "fill", "verify", "memset", "memcmp" };
+
+	if (a == MAP_FAILED || b == MAP_FAILED) {
+		r->err = ENOMEM;
+		return;
+	}
+	for (int which = 0; which < 4; which++) {
+		uint64_t bytes = 0, start, t;
+		if (which == 3)
+			memcpy(b, a, (size_t)len); /* memcmp must read to the end: equal buffers */
+		start = now_ns();
+		do {
+			switch (which) {
+			case 0: pattern_fill(a, (size_t)len, 0, &p); break;
+			case 1: pattern_verify(a, (size_t)len, 0, &p, &v); sink += (int)v.mismatches; break;
+			case 2: memset(b, which, (size_t)len); break;
+			case 3: sink += memcmp(a, b, (size_t)len) != 0; break;
+			}
+			bytes += len;
+			t = now_ns() - start;
+		} while (t < budget);
+		char key[32];
+		snprintf(key, sizeof(key), "%s_bytes_per_s", names[which]);
+		jb_u64(r->out, key, (uint64_t)((double)bytes * 1e9 / (double)t));
+	}
+	munmap(a, (size_t)len);
+	munmap(b, (size_t)len);
+}
+
+void op_bench(struct request *r)
+{
+	const char *kind = get_str(r, "kind");
+	uint64_t len = get_u64_opt(r, "len", 4096);
+	uint64_t budget = get_u64_opt(r, "budget_ms", 300) * 1000000ULL;
+	uint64_t threads = get_u64_opt(r, "threads", 1);
+	struct samples s = { .cap = MAX_SAMPLES };
+	const struct heap_slot *h = NULL;
+	int err = 0;
+
+	if (r->error)
+		return;
+	if (!strcmp(kind, "fill")) {
+		bench_fill(r, len, budget);
+		return;
+	}
+	h = get_heap(r);
+	if (!h)
+		return;
+	if (threads < 1 || threads > 256) {
+		bad_field(r, "threads", "must be 1..256");
+		return;
+	}
+	s.v = malloc(s.cap * sizeof(uint64_t));
+	if (!strcmp(kind, "alloc"))
+		err = bench_alloc(h, len, budget, &s);
+	else if (!strcmp(kind, "fault"))
+		err = bench_fault(h, len, budget, &s);
+	else if (!strcmp(kind, "sync"))
+		err = bench_sync(h, len, budget, &s);
+	else if (!strcmp(kind, "threads"))
+		err = bench_threads(r, h, len, budget, (unsigned)threads, &s);
+	else
+		bad_field(r, "kind", "expected alloc, fault, sync, threads or fill");
+	if (!r->error) {
+		if (err)
+			r->err = err;
+		else
+			report(r, "ns", &s);
+	}
+	free(s.v);
+}
