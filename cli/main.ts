@@ -8,6 +8,7 @@ import { listHeaps, listSuites } from './list.js'
 import { formatError } from './output.js'
 import { installInterruptHandler, runCommand } from './run.js'
 import { kernelBuildCommand } from './kernel.js'
+import { benchCommand } from './bench.js'
 import { KERNEL_ARCHES, type KernelArch } from '../targets/kernel-build.js'
 
 const collect = (v: string, prev: string[] = []) => [...prev, ...v.split(',').filter(Boolean)]
@@ -112,6 +113,30 @@ withTargetOptions(
     installInterruptHandler()
     await exitWith(() => listHeaps(o.target, qemuOptions(o)))
   }
+})
+
+withTargetOptions(
+  program
+    .command('bench')
+    .description('measure every heap on the target (alloc latency by size, first-touch faults, sync, thread scaling); table on stdout, bench.json saved')
+    .option('-H, --heap <names>', 'heaps to measure (repeat or comma-separate); default all', collect)
+    .option('-o, --output <dir>', 'output folder (default dmaheap-output/<time>-<target>-bench)')
+    .option('--budget-ms <ms>', 'sampling time per figure', (v) => Number(v), 300)
+    .option('--compare <bench.json>', 'flag figures whose median moved beyond the measured noise since this run')
+    .option('--gate', 'with --compare: exit 1 when a figure got slower'),
+).action(async (o: TargetFlags & { heap?: string[]; output?: string; budgetMs: number; compare?: string; gate?: boolean }) => {
+  installInterruptHandler()
+  await exitWith(() =>
+    benchCommand({
+      target: o.target,
+      budgetMs: o.budgetMs,
+      ...(o.heap ? { heap: o.heap } : {}),
+      ...(o.output ? { output: o.output } : {}),
+      ...(o.compare ? { compare: o.compare } : {}),
+      ...(o.gate ? { gate: true } : {}),
+      qemu: qemuOptions(o),
+    }),
+  )
 })
 
 const kernel = program.command('kernel').description('build kernels the QEMU target can boot')

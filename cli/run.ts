@@ -13,7 +13,7 @@ import type { RunSettings } from '../suites/harness.js'
 import type { TargetSession } from '../core/target.js'
 import { ResultsFile } from '../reports/results-file.js'
 import { createTapRoot } from '../reports/tap-root.js'
-import { heapsOf } from '../suites/heaps.js'
+import { heapsOf, type HeapUnderTest } from '../suites/heaps.js'
 import { resolveSuites } from '../suites/index.js'
 import { runSuites } from '../suites/run.js'
 import { resolveTarget } from '../targets/index.js'
@@ -51,6 +51,11 @@ export const log = (m: string) => process.stderr.write(`dmaheap: ${m}\n`)
 
 let activeSession: TargetSession | undefined
 
+/** The session Ctrl-C must stop (QEMU must not outlive us). */
+export function setActiveSession(s: TargetSession | undefined): void {
+  activeSession = s
+}
+
 /** Ctrl-C: stop the target (QEMU must not outlive us) and exit 130. */
 export function installInterruptHandler(): void {
   const onSignal = () => {
@@ -59,6 +64,27 @@ export function installInterruptHandler(): void {
   }
   process.once('SIGINT', onSignal)
   process.once('SIGTERM', onSignal)
+}
+
+/**
+ * The target's heaps (the reference heap first), narrowed to --heap. An
+ * unknown name is a one-line error listing the heaps there are.
+ */
+export async function selectHeaps(session: TargetSession, wanted?: string[], referenceFaults?: string[]): Promise<HeapUnderTest[]> {
+  const listed = (await session.agent.must('list_heaps', {})).heaps
+  if (listed.includes(REFERENCE_HEAP)) {
+    throw new InfraError(`the target has a kernel heap named ${REFERENCE_HEAP}, the reference heap's reserved name`)
+  }
+  const heaps = heapsOf(listed, referenceFaults)
+  if (!wanted?.length) return heaps
+  const unknown = wanted.filter((h) => !heaps.some((x) => x.name === h))
+  if (unknown.length) {
+    throw new UsageError(
+      `unknown heap ${unknown.map((h) => `"${h}"`).join(', ')} on ${session.info.target}`,
+      `this target has: ${heaps.map((h) => h.name).join(', ')}`,
+    )
+  }
+  return heaps.filter((h) => wanted.includes(h.name))
 }
 
 export async function runCommand(opts: RunOptions): Promise<number> {
@@ -71,21 +97,7 @@ export async function runCommand(opts: RunOptions): Promise<number> {
   const session = await target.start({ outputDir, log })
   activeSession = session
   try {
-    const listed = (await session.agent.must('list_heaps', {})).heaps
-    if (listed.includes(REFERENCE_HEAP)) {
-      throw new InfraError(`the target has a kernel heap named ${REFERENCE_HEAP}, the reference heap's reserved name`)
-    }
-    let heaps = heapsOf(listed, opts.referenceFaults)
-    if (opts.heap?.length) {
-      const unknown = opts.heap.filter((h) => !heaps.some((x) => x.name === h))
-      if (unknown.length) {
-        throw new UsageError(
-          `unknown heap ${unknown.map((h) => `"${h}"`).join(', ')} on ${session.info.target}`,
-          `this target has: ${heaps.map((h) => h.name).join(', ')}`,
-        )
-      }
-      heaps = heaps.filter((h) => opts.heap!.includes(h.name))
-    }
+    const heaps = await selectHeaps(session, opts.heap, opts.referenceFaults)
     log(`heaps: ${heaps.map((h) => h.name).join(', ')}; suites: ${suites.map((s) => s.name).join(', ')}; output: ${outputDir}`)
 
     const results = new ResultsFile(outputDir)

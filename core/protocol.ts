@@ -64,7 +64,13 @@ export interface Requests {
   vgem_open: {}
   prime_import: { dev: number; fd: number }
   gem_close: { dev: number; handle: number }
+  bench: { kind: BenchKind; heap?: number; len?: WireU64; budget_ms?: number; threads?: number }
 }
+
+export type BenchKind = 'alloc' | 'alloc_bare' | 'fault' | 'sync' | 'threads' | 'fill'
+
+/** A latency distribution in ns: `ns_n` samples, then min, p10..p99, max, mean. */
+export type NsStats = { ns_n: number } & Partial<Record<`ns_${'min' | 'p10' | 'p25' | 'p50' | 'p75' | 'p90' | 'p99' | 'max' | 'mean'}`, number>>
 
 export type AllocLoopRequest = Pick<Requests['alloc'], 'heap' | 'len' | 'fd_flags'>
 
@@ -129,6 +135,13 @@ export interface Responses {
   vgem_open: { fd: number; path: string }
   prime_import: { handle: number }
   gem_close: {}
+  bench: NsStats & {
+    calls_per_s?: number
+    fill_bytes_per_s?: number
+    verify_bytes_per_s?: number
+    memset_bytes_per_s?: number
+    memcmp_bytes_per_s?: number
+  }
 }
 
 /**

@@ -1,0 +1,63 @@
+/**
+ * `dmaheap bench`: start the target once, measure every heap (the reference
+ * heap first), print a table on stdout, save bench.json in the output folder,
+ * and with --compare flag what moved beyond the measured noise.
+ */
+import { readFile, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { ExitCode, UsageError } from '../core/errors.js'
+import { benchHeap, compareBench, formatBench, formatChanges, type BenchRun } from '../bench/heap-bench.js'
+import { resolveTarget } from '../targets/index.js'
+import type { QemuTargetOptions } from '../targets/qemu.js'
+import { makeOutputDir } from './output.js'
+import { log, selectHeaps, setActiveSession } from './run.js'
+
+export interface BenchOptions {
+  target: string
+  heap?: string[]
+  output?: string
+  budgetMs: number
+  compare?: string
+  /** exit 1 when a figure got slower beyond the noise */
+  gate?: boolean
+  qemu: QemuTargetOptions
+}
+
+async function readBaseline(path: string): Promise<BenchRun> {
+  try {
+    return JSON.parse(await readFile(path, 'utf8')) as BenchRun
+  } catch (e) {
+    throw new UsageError(`cannot read the benchmark to compare with, ${path}: ${(e as Error).message}`, 'pass --compare with a bench.json from an earlier `dmaheap bench`')
+  }
+}
+
+export async function benchCommand(opts: BenchOptions): Promise<number> {
+  const target = resolveTarget(opts.target, opts.qemu)
+  const baseline = opts.compare ? await readBaseline(opts.compare) : undefined
+  const outputDir = makeOutputDir(opts.output, `${target.name}-bench`)
+  const session = await target.start({ outputDir, log })
+  setActiveSession(session)
+  try {
+    const heaps = await selectHeaps(session, opts.heap)
+    const run: BenchRun = {
+      target: session.info.target,
+      kernel: session.info.hello.release,
+      machine: session.info.hello.machine,
+      started: new Date().toISOString(),
+      budgetMs: opts.budgetMs,
+      figures: [],
+    }
+    for (const heap of heaps) run.figures.push(...(await benchHeap(session.agent, heap, opts.budgetMs, log)))
+    await writeFile(join(outputDir, 'bench.json'), JSON.stringify(run, null, 2) + '\n')
+    console.log(formatBench(run))
+    log(`figures saved to ${join(outputDir, 'bench.json')}`)
+    if (!baseline) return ExitCode.pass
+    const changes = compareBench(baseline, run)
+    console.log(formatChanges(changes))
+    const slower = changes.changed.filter((c) => c.change > 0)
+    return opts.gate && slower.length ? ExitCode.testFailed : ExitCode.pass
+  } finally {
+    setActiveSession(undefined)
+    await session.close()
+  }
+}
