@@ -22,7 +22,7 @@ static int kernel_alloc(const struct heap_slot *h, const struct alloc_args *a, s
 	uint64_t t0;
 	int ret;
 
-	memset(data, 0, sizeof(data));
+	memset(data, 0, a->struct_size);
 	d->len = a->len;
 	d->fd = a->fd_in;
 	d->fd_flags = a->fd_flags;
@@ -30,9 +30,9 @@ static int kernel_alloc(const struct heap_slot *h, const struct alloc_args *a, s
 		d->heap_flags = a->heap_flags;
 	for (unsigned i = 3; i < a->struct_size / 8; i++)
 		data[i] = a->trailing;
-	t0 = now_ns();
+	t0 = a->untimed ? 0 : now_ns();
 	ret = ioctl(h->fd, cmd, data);
-	o->ns = now_ns() - t0;
+	o->ns = a->untimed ? 0 : now_ns() - t0;
 	if (ret < 0)
 		return errno;
 	o->fd = (int)d->fd;

@@ -14,6 +14,7 @@ struct alloc_args {
 	uint32_t fd_flags;
 	unsigned struct_size; /* 16, 24, 48...: ABI compatibility */
 	unsigned nr;          /* ioctl nr; only 0 is ALLOC */
+	bool untimed;         /* skip the ns measurement (benchmarks time the call themselves) */
 };
 
 struct alloc_out {
