@@ -31,7 +31,7 @@ function withTargetOptions(cmd: Command): Command {
   return cmd
     .addOption(new Option('-t, --target <name>', 'where to run').choices([...TARGET_NAMES, 'qemu-x86_64']).default(DEFAULT_TARGET))
     .option('--kernel <image>', 'QEMU: boot this kernel image instead of Debian\'s 6.12')
-    .option('--memory <size>', 'QEMU: guest memory', '1G')
+    .option('--memory <size>', 'QEMU: guest memory (smaller is faster to exhaust)', '512M')
     .option('--cmdline <args>', 'QEMU: extra kernel command line arguments')
     .addOption(new Option('--accel <accel>', 'QEMU: accelerator; auto tries KVM and falls back to TCG').choices(['auto', 'kvm', 'tcg']).default('auto'))
     .option('--boot-timeout <seconds>', 'QEMU: how long the agent may take to come up', seconds, 60)

@@ -119,7 +119,7 @@ export function qemuTarget(opts: QemuTargetOptions = {}): Target {
         kernel: kernelImage,
         initrd,
         cmdline,
-        memory: opts.memory ?? '1G',
+        memory: opts.memory ?? '512M',
         // One vCPU under TCG: with two, multi-threaded TCG has shown an
         // "Oops: int3" in the kernel's own code patching during boot.
         smp: (a) => (a === 'kvm' ? 2 : 1),
