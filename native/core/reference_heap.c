@@ -151,24 +151,38 @@ static int reopen_with_mode(int memfd, uint32_t fd_flags, int *out)
 }
 
 /*
- * fallocate leaves shmem folios "not uptodate": they are cleared on their
- * first fault through the memfd, but udmabuf pins and maps them as they are,
- * so a udmabuf made right after fallocate shows whatever the pages held
- * before (seen on Debian's 6.12 with init_on_alloc=0). A write fault on each
- * page through a mapping makes shmem clear it first.
+ * Every page is allocated now (a heap fails an allocation it cannot back)
+ * and cleared: where the kernel has MADV_POPULATE_WRITE (5.14+), one write
+ * fault per page in a single call, which allocates and clears; elsewhere
+ * fallocate and a touch of each page. fallocate alone is not enough: it
+ * leaves shmem folios "not uptodate", cleared only on their first fault
+ * through the memfd, and udmabuf pins and maps them as they are, so a udmabuf
+ * made right after fallocate shows whatever the pages held before (seen on
+ * Debian's 6.12 with init_on_alloc=0).
  */
-static int clear_pages(int memfd, uint64_t size)
+static int allocate_pages(int memfd, uint64_t size)
 {
 	size_t page = (size_t)sysconf(_SC_PAGESIZE);
-	volatile uint8_t *m = mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
+	volatile uint8_t *m;
+	int err = 0;
+
+	if (ftruncate(memfd, (off_t)size) < 0)
+		return errno == EFBIG ? ENOMEM : errno;
+	m = mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
 	if (m == MAP_FAILED)
 		return errno;
-	/* One call where the kernel has it (5.14+): no trap per page. */
-	if (madvise((void *)m, (size_t)size, MADV_POPULATE_WRITE) < 0)
-		for (size_t off = 0; off < size; off += page)
-			m[off] = 0;
+	if (madvise((void *)m, (size_t)size, MADV_POPULATE_WRITE) < 0) {
+		if (errno != EINVAL) {
+			err = errno == EFAULT || errno == ENOSPC ? ENOMEM : errno;
+		} else if (fallocate(memfd, 0, 0, (off_t)size) < 0) {
+			err = (errno == ENOSPC || errno == EFBIG) ? ENOMEM : errno;
+		} else {
+			for (size_t off = 0; off < size; off += page)
+				m[off] = 0;
+		}
+	}
 	munmap((void *)m, (size_t)size);
-	return 0;
+	return err;
 }
 
 static int new_memfd(uint64_t size, int *out)
@@ -178,11 +192,8 @@ static int new_memfd(uint64_t size, int *out)
 
 	if (memfd < 0)
 		return errno;
-	/* Allocate every page now: a heap fails an allocation it cannot back. */
-	if (size && fallocate(memfd, 0, 0, (off_t)size) < 0)
-		err = (errno == ENOSPC || errno == EFBIG) ? ENOMEM : errno;
-	else if (size)
-		err = clear_pages(memfd, size);
+	if (size)
+		err = allocate_pages(memfd, size);
 	if (!err && fcntl(memfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0)
 		err = errno;
 	if (err) {
