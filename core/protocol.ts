@@ -53,6 +53,8 @@ export interface Requests {
   read_file: { path: string }
   kmsg: { text: string }
   kmsg_drain: {}
+  /** a marker into the kernel log, then what it printed since the last drain, and the taint flags */
+  log_mark: { text: string }
   count_fds: {}
   set_name: { fd: number; name: string; variant?: 'A' | 'B' }
   ioctl_raw: { fd: number; cmd: WireU64 }
@@ -123,6 +125,7 @@ export interface Responses {
   read_file: { text: string }
   kmsg: {}
   kmsg_drain: { text: string }
+  log_mark: { text: string; tainted: string }
   count_fds: { count: number }
   set_name: {}
   ioctl_raw: { ret: number }

@@ -50,26 +50,19 @@ export class KernelLog {
     return this.enabled
   }
 
-  private async taint(): Promise<string> {
-    const t = await this.agent.call('read_file', { path: '/proc/sys/kernel/tainted' })
-    return t.ok ? t.text.trim() : ''
-  }
-
   async begin(label: string): Promise<void> {
     if (!this.enabled) return
-    await this.agent.call('kmsg', { text: `dmaheap: begin ${label}` })
-    await this.agent.call('kmsg_drain', {})
-    this.taintBefore = await this.taint()
+    const m = await this.agent.must('log_mark', { text: `dmaheap: begin ${label}` })
+    this.taintBefore = m.tainted
   }
 
   async end(label: string): Promise<KernelLogVerdict> {
     if (!this.enabled) return { problems: [], excerpt: '' }
-    await this.agent.call('kmsg', { text: `dmaheap: end ${label}` })
-    const drained = await this.agent.call('kmsg_drain', {})
-    const lines = drained.ok ? drained.text.split('\n').filter((l) => l && !l.startsWith('dmaheap: ')) : []
+    const m = await this.agent.must('log_mark', { text: `dmaheap: end ${label}` })
+    // The begin marker opens the drained text; everything after it is the case's.
+    const lines = m.text.split('\n').filter((l) => l && !l.startsWith('dmaheap: '))
     const problems = lines.filter((l) => KERNEL_PROBLEM.test(l))
-    const after = await this.taint()
-    if (after !== this.taintBefore) problems.push(`kernel taint changed from ${this.taintBefore} to ${after}`)
+    if (m.tainted !== this.taintBefore) problems.push(`kernel taint changed from ${this.taintBefore} to ${m.tainted}`)
     const text = lines.join('\n')
     return { problems, excerpt: text.length > EXCERPT_MAX ? text.slice(-EXCERPT_MAX) : text }
   }

@@ -9,6 +9,7 @@ import { ALLOC_SIZES, allocSuite } from '../suites/alloc.js'
 import { expectation } from '../suites/expectations.js'
 import { initOnAllocSetting } from '../suites/run.js'
 import { moduleDepends } from '../targets/modules.js'
+import { KERNEL_PROBLEM } from '../suites/kernel-log.js'
 import { unmetOptions } from '../targets/kernel-build.js'
 import { SUITES } from '../suites/index.js'
 
@@ -108,4 +109,17 @@ t.test('kernel config fragments: what did not end up set', async (t) => {
     unmetOptions([{ path: 'f.config', text: frag }], final).map((u) => `${u.option}:${u.wanted}->${u.got}`),
     ['CONFIG_DMABUF_HEAPS_CMA:y->n', 'CONFIG_NR_CPUS:4->8'],
   )
+})
+
+t.test('kernel problems are recognised in the log, ordinary lines are not', async (t) => {
+  for (const bad of [
+    '------------[ cut here ]------------',
+    'WARNING: CPU: 0 PID: 1 at drivers/dma-buf/heaps/cma_heap.c:123 cma_heap_allocate+0x1/0x2',
+    'BUG: KASAN: slab-out-of-bounds in dma_buf_fd',
+    'kernel BUG at mm/page_alloc.c:1000!',
+    'Oops: 0000 [#1] PREEMPT SMP',
+    'UBSAN: shift-out-of-bounds in drivers/dma-buf/dma-heap.c:100:1',
+  ]) t.ok(KERNEL_PROBLEM.test(bad), bad)
+  for (const fine of ['cma: cma_alloc: reserved: alloc failed, req-size: 4096 pages, ret: -12', 'dmaheap-agent[1]: invoked oom-killer', 'udmabuf: module loaded'])
+    t.notOk(KERNEL_PROBLEM.test(fine), fine)
 })

@@ -39,6 +39,7 @@ static const struct {
 	{ "read_file", op_read_file },
 	{ "kmsg", op_kmsg },
 	{ "kmsg_drain", op_kmsg_drain },
+	{ "log_mark", op_log_mark },
 	{ "count_fds", op_count_fds },
 	{ "alloc_repeat", op_alloc_repeat },
 	{ "alloc_threads", op_alloc_threads },

@@ -31,6 +31,7 @@ void op_meminfo(struct request *r);
 void op_read_file(struct request *r);
 void op_kmsg(struct request *r);
 void op_kmsg_drain(struct request *r);
+void op_log_mark(struct request *r);
 void op_count_fds(struct request *r);
 void op_alloc_repeat(struct request *r);
 void op_alloc_threads(struct request *r);
