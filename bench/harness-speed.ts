@@ -70,11 +70,27 @@ async function main(): Promise<void> {
     line('verify vs memcmp (16 MiB, on the target)', `${gbs(fill.verify_bytes_per_s)} vs ${gbs(fill.memcmp_bytes_per_s)} = ${verifyRatio.toFixed(2)}`, '>= 0.5', verifyRatio >= 0.5)
 
     const { heap } = await agent.must('heap_open', { name: 'system' })
+    // A and B in turn (ABBA, so neither always goes first), six pairs, the
+    // ratio pair by pair: the target's speed drifts more between two
+    // measurements than the 5% asked for.
     for (const len of [4096, 1 << 20]) {
-      const a = toStats(await agent.must('bench', { kind: 'alloc', heap, len, budget_ms: 1000 }, 120_000))
-      const b = toStats(await agent.must('bench', { kind: 'alloc_bare', heap, len, budget_ms: 1000 }, 120_000))
-      const ratio = a.p50 / b.p50
-      line(`bench alloc vs bare loop, system, ${len >> 10} KiB`, `p50 ${(a.p50 / 1e3).toFixed(1)} us vs ${(b.p50 / 1e3).toFixed(1)} us = ${ratio.toFixed(3)}`, '<= 1.05', ratio <= 1.05)
+      const ratios: number[] = []
+      let a = 0
+      let b = 0
+      const one = async (kind: 'alloc' | 'alloc_bare') => toStats(await agent.must('bench', { kind, heap, len, budget_ms: 300 }, 120_000)).p50
+      for (let i = 0; i < 6; i++) {
+        if (i % 2 === 0) {
+          a = await one('alloc')
+          b = await one('alloc_bare')
+        } else {
+          b = await one('alloc_bare')
+          a = await one('alloc')
+        }
+        ratios.push(a / b)
+      }
+      const r = median(ratios)
+      const range = `${Math.min(...ratios).toFixed(3)}-${Math.max(...ratios).toFixed(3)}`
+      line(`bench alloc / bare loop, system, ${len >> 10} KiB`, `median ratio ${r.toFixed(3)} (6 pairs, ${range})`, '<= 1.05', r <= 1.05)
     }
   } finally {
     await session.close()
