@@ -52,6 +52,8 @@ export interface QemuSession {
 /** How long KVM gets to print its first console byte before we call it hung. */
 const KVM_PROBE_MS = 8_000
 const TAIL_LINES = 400
+/** QEMU creates the agent's socket before it runs the guest. */
+const SOCKET_WAIT_MS = 20_000
 
 class Console {
   private lines: string[] = []
@@ -187,16 +189,18 @@ async function bootOnce(spec: QemuBootSpec, accel: Accel, probeKvm: boolean): Pr
     await rm(sockDir, { recursive: true, force: true })
   }
 
-  const fail = async (kvmHung: boolean): Promise<never> => {
+  const fail = async (kvmHung: boolean, why?: string): Promise<never> => {
     await sleep(100) // let the last console bytes and stderr arrive
-    const cause = diagnoseBoot(con.tail(TAIL_LINES), stderr, exited)
+    const cause = why ?? diagnoseBoot(con.tail(TAIL_LINES), stderr, exited)
     const tail = con.excerpt(20)
     await kill()
     throw Object.assign(new BootAttemptFailed(cause, kvmHung), { tail, stderr })
   }
 
   try {
-    if (!(await waitForFile(sock, 10_000, () => exited))) await fail(false)
+    if (!(await waitForFile(sock, SOCKET_WAIT_MS, () => exited))) {
+      await fail(false, exited ? undefined : `QEMU did not open its agent socket within ${SOCKET_WAIT_MS / 1000} s (a machine too busy?)`)
+    }
     // QEMU may exit between creating the socket and our connect.
     const socket = await connectSocket(sock).catch(() => fail(false))
     const transport = new StreamTransport(socket, socket, 'QEMU virtio-serial port', kill)

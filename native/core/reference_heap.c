@@ -152,7 +152,7 @@ static int reopen_with_mode(int memfd, uint32_t fd_flags, int *out)
 
 /*
  * Every page is allocated now (a heap fails an allocation it cannot back)
- * and cleared: where the kernel has MADV_POPULATE_WRITE (5.14+), one write
+ * and cleared: where the kernel has MADV_POPULATE_WRITE (5.14+, and madvise), one write
  * fault per page in a single call, which allocates and clears; elsewhere
  * fallocate and a touch of each page. fallocate alone is not enough: it
  * leaves shmem folios "not uptodate", cleared only on their first fault
@@ -172,7 +172,9 @@ static int allocate_pages(int memfd, uint64_t size)
 	if (m == MAP_FAILED)
 		return errno;
 	if (madvise((void *)m, (size_t)size, MADV_POPULATE_WRITE) < 0) {
-		if (errno != EINVAL) {
+		/* EINVAL: a kernel before 5.14; ENOSYS: no madvise at all
+		 * (CONFIG_ADVISE_SYSCALLS=n, as in a tinyconfig kernel). */
+		if (errno != EINVAL && errno != ENOSYS) {
 			err = errno == EFAULT || errno == ENOSPC ? ENOMEM : errno;
 		} else if (fallocate(memfd, 0, 0, (off_t)size) < 0) {
 			err = (errno == ENOSPC || errno == EFBIG) ? ENOMEM : errno;
