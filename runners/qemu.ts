@@ -181,7 +181,8 @@ async function bootOnce(spec: QemuBootSpec, accel: Accel, probeKvm: boolean): Pr
     killed = true
     if (!exited) {
       proc.kill('SIGTERM')
-      await Promise.race([exit, sleep(3000)])
+      // An unref'd timer: a pending wait must not keep the process alive after QEMU exits.
+      await Promise.race([exit, sleep(3000, undefined, { ref: false })])
       if (!exited) proc.kill('SIGKILL')
       await exit
     }

@@ -5,7 +5,7 @@
  * Fetched with `apt-get download` once and unpacked into the XDG cache.
  */
 import { existsSync } from 'node:fs'
-import { mkdir, mkdtemp, readdir, rename, rm } from 'node:fs/promises'
+import { mkdir, mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { execa } from 'execa'
 import { InfraError } from '../core/errors.js'
@@ -56,13 +56,37 @@ function describe(pkg: string, dir: string): KernelImage {
   }
 }
 
+/**
+ * The package chosen last time, while apt's lists have not changed since
+ * (apt-get update rewrites them): asking apt-cache costs a second a run.
+ */
+async function rememberedPackage(stampPath: string): Promise<string | undefined> {
+  try {
+    const stamp = JSON.parse(await readFile(stampPath, 'utf8')) as { package: string; lists: number }
+    return stamp.lists === (await stat(APT_LISTS)).mtimeMs ? stamp.package : undefined
+  } catch {
+    return undefined
+  }
+}
+
+const APT_LISTS = '/var/lib/apt/lists'
+
 /** Returns the newest Debian 6.12 kernel, downloading it on first use. */
 export async function debianKernel(log: (m: string) => void): Promise<KernelImage> {
-  const pkg = await findPackage()
+  const stampPath = join(cacheDir(), 'kernels', 'newest.json')
+  const remembered = await rememberedPackage(stampPath)
+  const pkg = remembered ?? (await findPackage())
   const root = join(cacheDir(), 'kernels')
   const dir = join(root, pkg)
   const kernel = describe(pkg, dir)
-  if (existsSync(kernel.image)) return kernel
+  const remember = async () => {
+    const lists = await stat(APT_LISTS).then((s) => s.mtimeMs).catch(() => 0)
+    await writeFile(stampPath, JSON.stringify({ package: pkg, lists }) + '\n').catch(() => {})
+  }
+  if (existsSync(kernel.image)) {
+    if (!remembered) await remember()
+    return kernel
+  }
 
   log(`fetching ${pkg} with apt-get download (once; cached in ${root})`)
   await mkdir(root, { recursive: true })
@@ -88,5 +112,6 @@ export async function debianKernel(log: (m: string) => void): Promise<KernelImag
   if (!existsSync(kernel.image)) {
     throw new InfraError(`${pkg} has no ${kernel.image}`, 'remove the cache folder and try again')
   }
+  await remember()
   return kernel
 }
