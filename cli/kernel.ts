@@ -14,7 +14,7 @@ export async function kernelBuildCommand(o: { src: string; arch: KernelArch; con
   })
   log(`built Linux ${r.release} (${o.arch}) in ${r.seconds.toFixed(0)} s (${r.incremental ? 'incremental' : 'clean'})`)
   if (r.unmet.length) log(`${r.unmet.length} requested option(s) did not end up set; see the warnings above`)
-  log(`boot it: npx dmaheap run --kernel ${r.image}${o.arch === 'x86_64' ? '' : ''} --cma 256M`)
+  log(`boot it: npx dmaheap run --kernel ${r.image} --cma 256M`)
   console.log(r.image)
   return ExitCode.pass
 }

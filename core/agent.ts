@@ -5,7 +5,7 @@
  */
 import { ProtocolError, UnexpectedErrno } from './errors.js'
 import type { Op, Outcome, Requests, Responses, WireResponse } from './protocol.js'
-import type { Transport } from '../runners/transport.js'
+import type { Transport } from './transport.js'
 
 export const DEFAULT_REQUEST_TIMEOUT_MS = 60_000
 

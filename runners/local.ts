@@ -9,7 +9,7 @@ import { Agent } from '../core/agent.js'
 import { InfraError } from '../core/errors.js'
 import { addonPath } from '../core/paths.js'
 import type { StartContext, Target, TargetSession } from '../core/target.js'
-import type { Transport } from './transport.js'
+import type { Transport } from '../core/transport.js'
 import { helloOrFail } from './hello.js'
 
 interface Addon {

@@ -5,7 +5,7 @@
  */
 import type { Readable, Writable } from 'node:stream'
 import { InfraError } from '../core/errors.js'
-import type { Transport } from './transport.js'
+import type { Transport } from '../core/transport.js'
 
 interface Pending {
   resolve(line: string): void
