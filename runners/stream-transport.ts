@@ -22,7 +22,7 @@ export class StreamTransport implements Transport {
     private readonly input: Readable,
     private readonly output: Writable,
     /** names the link in errors, e.g. "QEMU virtio-serial port" */
-    private readonly linkName: string,
+    linkName: string,
     private readonly onClose?: () => Promise<void>,
   ) {
     input.setEncoding('utf8')

@@ -7,7 +7,7 @@
  * nr -> EINVAL) and dma-buf.c (SEEK_END gives the size; fdinfo size/exp_name).
  */
 import { fromWireU64, toWireU64 } from '../core/protocol.js'
-import { allocChecked, KiB, mapChecked, MiB, needsCpuAccess, needsRawIoctls, onFreshBuffer, pageAlign, parseFdinfo, verifyLabel } from './buffers.js'
+import { allocChecked, KiB, mapChecked, MiB, needsCpuAccess, needsRawIoctls, onFreshBuffer, pageAlign, parseColonLines, verifyLabel } from './buffers.js'
 import type { CaseDef, SuiteDef } from './harness.js'
 import { expectedExporter } from './heaps.js'
 
@@ -54,7 +54,7 @@ function fdinfoCase(len: bigint): CaseDef {
       if (!buf) return
       const info = await ctx.agent.call('fdinfo', { fd: buf.fd })
       if (!ctx.check.succeeded(`read /proc/self/fdinfo/${buf.fd}`, info)) return
-      const fields = parseFdinfo(info.text)
+      const fields = parseColonLines(info.text)
       ctx.check.equal('fdinfo size: == PAGE_ALIGN(len)', fields.get('size'), String(pageAlign(len, ctx.pageSize)))
       ctx.check.equal('fdinfo exp_name:', fields.get('exp_name'), expectedExporter(ctx.heap, ctx.target.hello.release, buf.backing))
     },

@@ -1,5 +1,4 @@
 /** Helpers shared by suites: page alignment, fdinfo and meminfo parsing, buffer setup. */
-import type { Agent } from '../core/agent.js'
 import { toWireU64, type Flags, type ReferenceBacking } from '../core/protocol.js'
 import type { CaseContext, CaseDef, CaseEnv } from './harness.js'
 import { isCmaHeap } from './heaps.js'
@@ -22,7 +21,6 @@ export function parseColonLines(text: string): Map<string, string> {
   }
   return m
 }
-export const parseFdinfo = parseColonLines
 
 /** A /proc/meminfo field in bytes ("MemAvailable", "CmaFree"). */
 export function meminfoBytes(text: string, field: string): bigint | undefined {

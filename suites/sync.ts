@@ -7,7 +7,7 @@
  * CONFIG_SYNC_FILE.
  */
 import { toWireU64 } from '../core/protocol.js'
-import { needsRawIoctls, onFreshBuffer, parseFdinfo } from './buffers.js'
+import { needsRawIoctls, onFreshBuffer, parseColonLines } from './buffers.js'
 import type { CaseDef, SuiteDef } from './harness.js'
 import { expectation } from './expectations.js'
 
@@ -68,7 +68,7 @@ function setName(variant: 'A' | 'B'): CaseDef {
       const name31 = `dmaheap-${variant}-`.padEnd(31, 'x')
       ctx.check.succeeded('SET_NAME with 31 characters', await ctx.agent.call('set_name', { fd: buf.fd, name: name31, variant }))
       const info = await ctx.agent.must('fdinfo', { fd: buf.fd })
-      ctx.check.equal('fdinfo name:', parseFdinfo(info.text).get('name'), name31)
+      ctx.check.equal('fdinfo name:', parseColonLines(info.text).get('name'), name31)
       ctx.check.failsWith('SET_NAME with 32 characters', await ctx.agent.call('set_name', { fd: buf.fd, name: name31 + 'y', variant }), 'EINVAL')
     },
   })

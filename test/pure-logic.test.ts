@@ -1,7 +1,7 @@
 // Unit tests of pure logic: no target involved.
 import t from 'tap'
 import { fromWireU64, toWireU64 } from '../core/protocol.js'
-import { pageAlign, parseFdinfo, U64_MAX } from '../suites/buffers.js'
+import { pageAlign, parseColonLines, U64_MAX } from '../suites/buffers.js'
 import { expectedExporter, kernelVersion, versionAtLeast } from '../suites/heaps.js'
 import { newestPackage } from '../targets/debian-kernel.js'
 import { diagnoseBoot } from '../runners/qemu.js'
@@ -31,7 +31,7 @@ t.test('PAGE_ALIGN wraps to 0 near 2^64 as the kernel computes it', async (t) =>
 })
 
 t.test('fdinfo parsing', async (t) => {
-  const f = parseFdinfo('pos:\t0\nflags:\t02000002\nmnt_id:\t16\nino:\t1045\nsize:\t8192\ncount:\t1\nexp_name:\tsystem\n')
+  const f = parseColonLines('pos:\t0\nflags:\t02000002\nmnt_id:\t16\nino:\t1045\nsize:\t8192\ncount:\t1\nexp_name:\tsystem\n')
   t.equal(f.get('size'), '8192')
   t.equal(f.get('exp_name'), 'system')
   t.equal(f.get('name'), undefined)
