@@ -10,6 +10,7 @@ import { installInterruptHandler, runCommand } from './run.js'
 import { kernelBuildCommand } from './kernel.js'
 import { benchCommand } from './bench.js'
 import { KERNEL_ARCHES, type KernelArch } from '../targets/kernel-build.js'
+import { parseSizeText } from '../core/sizes.js'
 
 const collect = (v: string, prev: string[] = []) => [...prev, ...v.split(',').filter(Boolean)]
 
@@ -21,10 +22,9 @@ function seconds(v: string): number {
 
 /** "256M", "1G", "4096": a size in bytes. */
 export function parseSize(v: string): bigint {
-  const m = /^(\d+)([KMGT]?)(i?B)?$/i.exec(v.trim())
-  if (!m) throw new InvalidArgumentError('expected a size such as 256M or 1G')
-  const shift = { '': 0n, K: 10n, M: 20n, G: 30n, T: 40n }[m[2]!.toUpperCase() as '' | 'K' | 'M' | 'G' | 'T']
-  return BigInt(m[1]!) << shift
+  const bytes = parseSizeText(v)
+  if (bytes === undefined) throw new InvalidArgumentError('expected a size such as 256M or 1G')
+  return bytes
 }
 
 function withTargetOptions(cmd: Command): Command {
