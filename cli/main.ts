@@ -11,6 +11,8 @@ import { kernelBuildCommand } from './kernel.js'
 import { benchCommand } from './bench.js'
 import { KERNEL_ARCHES, type KernelArch } from '../targets/kernel-build.js'
 import { parseSizeText } from '../core/sizes.js'
+import { loadDescription } from '../core/description-file.js'
+import { expectationsFileSchema } from '../core/heap-expectations.js'
 
 const collect = (v: string, prev: string[] = []) => [...prev, ...v.split(',').filter(Boolean)]
 
@@ -84,11 +86,15 @@ withTargetOptions(
     .option('-o, --output <dir>', 'the run\'s output folder (default dmaheap-output/<time>-<target>)')
     .option('--allow-exhaustion', 'run exhaustion on a target that is not a disposable QEMU guest')
     .option('--memory-budget <size>', 'the most a destructive case may allocate (e.g. 256M)', parseSize)
+    .option('--expect <file>', 'YAML stating what heaps must deliver (heaps: {name: {contiguous, align, capacity, largest, zeroed}}); a heap that does not fails')
+    .option('--previous <dir>', 'a previous run\'s output folder: fail a heap whose capacity shrank since (same target and kernel)')
     .addOption(new Option('--reference-faults <faults>', 'break the reference heap on purpose (self-tests)').argParser(collect).hideHelp()),
-).action(async (o: TargetFlags & { suite?: string[]; heap?: string[]; output?: string; allowExhaustion?: boolean; memoryBudget?: bigint; referenceFaults?: string[] }) => {
+).action(async (o: TargetFlags & { suite?: string[]; heap?: string[]; output?: string; allowExhaustion?: boolean; memoryBudget?: bigint; referenceFaults?: string[]; expect?: string; previous?: string }) => {
   installInterruptHandler()
   await exitWith(() =>
     runCommand({
+      ...(o.expect ? { expectations: loadDescription(o.expect, expectationsFileSchema).heaps, expectationsSource: o.expect } : {}),
+      ...(o.previous ? { previous: o.previous } : {}),
       target: o.target,
       ...(o.suite ? { suite: o.suite } : {}),
       ...(o.heap ? { heap: o.heap } : {}),

@@ -19,6 +19,8 @@ import { runSuites } from '../suites/run.js'
 import { resolveTarget } from '../targets/index.js'
 import type { QemuTargetOptions } from '../targets/qemu.js'
 import { makeOutputDir } from './output.js'
+import type { HeapExpectations } from '../core/heap-expectations.js'
+import { comparableProfiles, readPreviousProfiles, writeProfiles } from '../suites/previous-profiles.js'
 
 export interface RunOptions {
   target: string
@@ -32,6 +34,12 @@ export interface RunOptions {
   memoryBudget?: bigint
   /** fault profile of the reference heap (the harness's self-tests) */
   referenceFaults?: string[]
+  /** what heaps must deliver (--expect FILE, a board description's heaps) */
+  expectations?: HeapExpectations
+  /** the file the expectations came from */
+  expectationsSource?: string
+  /** a previous run's output folder: its heap profiles, to catch lost capacity */
+  previous?: string
 }
 
 function runSettings(opts: RunOptions, disposable: boolean): RunSettings {
@@ -44,6 +52,7 @@ function runSettings(opts: RunOptions, disposable: boolean): RunSettings {
         ? '--allow-exhaustion was given'
         : 'destructive: can exhaust this machine\'s memory; pass --allow-exhaustion (bounded by --memory-budget)',
     ...(opts.memoryBudget !== undefined ? { memoryBudget: opts.memoryBudget } : {}),
+    ...(opts.expectations ? { expectations: opts.expectations, expectationsSource: opts.expectationsSource ?? 'the expectations' } : {}),
   }
 }
 
@@ -91,6 +100,7 @@ export async function runCommand(opts: RunOptions): Promise<number> {
   // Every name the user gave is checked before anything boots.
   const target = resolveTarget(opts.target, opts.qemu)
   const suites = resolveSuites(opts.suite)
+  const previous = opts.previous === undefined ? undefined : readPreviousProfiles(opts.previous)
   const outputDir = makeOutputDir(opts.output, target.name)
   const started = new Date()
 
@@ -108,7 +118,16 @@ export async function runCommand(opts: RunOptions): Promise<number> {
     const ended = new Promise<void>((resolve) => root.on('end', () => resolve()))
 
     const settings = runSettings(opts, session.info.facts.disposable === true)
-    const outcome = await runSuites({ root, session, suites, heaps, settings, onResult: (r) => results.append(r) })
+    const { release } = session.info.hello
+    if (previous) {
+      const comparable = comparableProfiles(previous, target.name, release)
+      if (typeof comparable === 'string') root.comment(comparable)
+      else settings.previousProfiles = comparable
+    }
+    // A heap the expectations name must exist, unless --heap narrowed the run.
+    const missingHeaps = opts.heap?.length ? [] : Object.keys(opts.expectations ?? {}).filter((n) => !heaps.some((h) => h.name === n))
+    const outcome = await runSuites({ root, session, suites, heaps, settings, missingHeaps, onResult: (r) => results.append(r) })
+    if (Object.keys(outcome.profiles).length) await writeProfiles(outputDir, { target: target.name, kernel: release, profiles: outcome.profiles })
     const c = outcome.counts
     if (outcome.infra) {
       const tail = session.consoleTail(20)

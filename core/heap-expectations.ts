@@ -51,3 +51,6 @@ export const heapExpectationsSchema = z.record(
 
 export type HeapExpectation = z.output<typeof heapExpectationSchema>
 export type HeapExpectations = z.output<typeof heapExpectationsSchema>
+
+/** The file `dmaheap run --expect FILE` reads: only the heaps section of a board description. */
+export const expectationsFileSchema = z.strictObject({ heaps: heapExpectationsSchema })

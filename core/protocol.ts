@@ -67,6 +67,9 @@ export interface Requests {
   prime_import: { dev: number; fd: number }
   gem_close: { dev: number; handle: number }
   bench: { kind: BenchKind; heap?: number; len?: WireU64; budget_ms?: number; threads?: number }
+  pagemap: { map: number }
+  alloc_traced: Requests['alloc']
+  klog: { match: string }
 }
 
 export type BenchKind = 'alloc' | 'alloc_bare' | 'fault' | 'sync' | 'threads' | 'fill'
@@ -145,6 +148,31 @@ export interface Responses {
     memset_bytes_per_s?: number
     memcmp_bytes_per_s?: number
   }
+  /**
+   * The physical pages behind a mapping, every page read first (in a forked
+   * child). runs: "<first pfn, hex>+<count>" per run of consecutive PFNs, in
+   * mapping order, space-separated; pfns_hidden: present pages report PFN 0
+   * (no CAP_SYS_ADMIN); signal: the child died reading the mapping.
+   */
+  pagemap: { pages: number; present: number; pfns_hidden: boolean; runs: string; signal?: string }
+  /**
+   * ALLOC with the page allocator and CMA traced (a private tracefs
+   * instance): the page frames the buffer got, in allocation order, as runs
+   * like pagemap's. source: "cma" (cma_alloc_finish events), "page
+   * allocator" (mm_page_alloc of user pages), "none" (no event: the heap's
+   * memory comes from elsewhere), "unavailable" (no tracefs; trace_errno).
+   */
+  alloc_traced: {
+    fd: number
+    source: 'cma' | 'page allocator' | 'none' | 'unavailable'
+    trace_errno?: string
+    events?: number
+    lost?: boolean
+    traced_pages?: number
+    runs?: string
+  }
+  /** the kernel log lines still in the ring buffer that contain `match` */
+  klog: { text: string }
 }
 
 /**

@@ -13,6 +13,9 @@ import type { CaseResult, CaseStatus, CheckRecord } from '../core/result.js'
 import type { TargetInfo } from '../core/target.js'
 import type { HeapUnderTest } from './heaps.js'
 import type { KernelLog } from './kernel-log.js'
+import type { HeapExpectations } from '../core/heap-expectations.js'
+import type { HeapProfile } from './heap-profile.js'
+import type { PhysRegion } from './physical-layout.js'
 
 /** What the user allowed for this run. */
 export interface RunSettings {
@@ -22,6 +25,12 @@ export interface RunSettings {
   destructiveReason: string
   /** upper bound on what a destructive case may allocate, bytes */
   memoryBudget?: bigint
+  /** what the user stated each heap must deliver (--expect, a board description) */
+  expectations?: HeapExpectations
+  /** where the expectations came from, for failure messages */
+  expectationsSource?: string
+  /** heap property profiles of a previous run, to catch capacity lost across runs */
+  previousProfiles?: Record<string, HeapProfile>
 }
 
 /** What the suite runner learned about the target once, before any case. */
@@ -30,6 +39,8 @@ export interface TargetTraits {
   vgem: boolean
   /** init_on_alloc as it applies, and where that came from */
   initOnAlloc: string
+  /** physical memory regions: /proc/iomem and the CMA / reserved-memory areas logged at boot */
+  regions: PhysRegion[]
 }
 
 /** What the suite runner learned about a heap before its cases ran. */
@@ -77,19 +88,24 @@ export interface SuiteDef {
 
 /** Turns bigints into strings so observations serialise as JSON. */
 function plain(v: unknown): unknown {
-  return typeof v === 'bigint' ? v.toString() : v
+  if (typeof v === 'bigint') return v.toString()
+  if (typeof v === 'object' && v !== null) return JSON.parse(JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? x.toString() : x)))
+  return v
 }
 
 /** Values in failure messages: bare where unambiguous (4096, EINVAL), quoted otherwise. */
 export function show(v: unknown): string {
   if (v === undefined) return 'nothing'
   if (typeof v === 'string') return v === '' || /\s/.test(v) ? JSON.stringify(v) : v
+  if (typeof v === 'object' && v !== null) return JSON.stringify(v)
   return String(v)
 }
 
 export class Checker {
   readonly records: CheckRecord[] = []
   readonly observations: Record<string, unknown> = {}
+  /** set when the case found nothing to judge (no expectation applies): DONE, not PASS */
+  verdictWithheld?: string
 
   constructor(
     private readonly t: Test,
@@ -131,6 +147,16 @@ export class Checker {
     const ref = this.reference?.[label]
     const vs = this.reference === undefined ? '' : ref === plain(value) ? ' (same as the reference heap)' : ` (reference heap: ${show(ref)})`
     this.t.comment(`${this.prefix}: observed ${label}: ${show(plain(value))}${vs}`)
+  }
+
+  /** Keeps structured data with the result (no TAP line): PFN runs, profiles. */
+  data(label: string, value: unknown): void {
+    this.observations[label] = plain(value)
+  }
+
+  /** The case measured but has nothing to judge: it ends DONE (observed), unless a check failed. */
+  withholdVerdict(reason: string): void {
+    this.verdictWithheld ??= reason
   }
 
   get failed(): CheckRecord | undefined {
@@ -177,7 +203,8 @@ export async function runCase({ parent, def, suite, env, kernelLog }: CaseRunInp
   let result: CaseResult | undefined
   let infra: InfraError | undefined
   await parent.test(name, NO_TRACE as object, async (t: Test) => {
-    const check = new Checker(t, name, def.observeOnly ? env.referenceObservations(def.id) : undefined)
+    // Kernel heaps' observations are shown beside the reference heap's.
+    const check = new Checker(t, name, env.heap.kind === 'kernel' ? env.referenceObservations(def.id) : undefined)
     const cleanups: Array<() => Promise<unknown>> = []
     let error: string | undefined
     const harnessError = (e: unknown, where: string) => {
@@ -225,8 +252,8 @@ export async function runCase({ parent, def, suite, env, kernelLog }: CaseRunInp
         ...observations,
         ...logExtra,
       })
-    } else if (def.observeOnly && Object.keys(check.observations).length) {
-      t.pass(`${name}: observed (no verdict: this behaviour differs across kernel versions)`)
+    } else if ((def.observeOnly || check.verdictWithheld) && Object.keys(check.observations).length) {
+      t.pass(`${name}: observed (no verdict: ${check.verdictWithheld ?? 'this behaviour differs across kernel versions'})`)
       result = finish('DONE', check.records, undefined, observations)
     } else if (check.records.length === 0) {
       // A case that checked nothing proves nothing: never a pass.

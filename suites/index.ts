@@ -6,12 +6,13 @@ import type { SuiteDef } from './harness.js'
 import { importSuite } from './import.js'
 import { invalidFlagsSuite } from './invalid-flags.js'
 import { mmapSuite } from './mmap.js'
+import { propertiesSuite } from './properties.js'
 import { releaseSuite } from './release.js'
 import { syncSuite } from './sync.js'
 import { zeroSizeSuite } from './zero-size.js'
 import { zeroingSuite } from './zeroing.js'
 
-/** In the order they run: exhaustion last, after every other suite had a clean heap. */
+/** In the order they run: the memory-hungry ones last, after every other suite had a clean heap. */
 export const SUITES: SuiteDef[] = [
   allocSuite,
   invalidFlagsSuite,
@@ -22,6 +23,7 @@ export const SUITES: SuiteDef[] = [
   importSuite,
   releaseSuite,
   exhaustionSuite,
+  propertiesSuite,
 ]
 
 export function resolveSuites(names: string[] | undefined): SuiteDef[] {

@@ -13,6 +13,9 @@ import type { TargetSession } from '../core/target.js'
 import { runCase, type CaseDef, type CaseEnv, type HeapTraits, type RunSettings, type SuiteDef, type TargetTraits } from './harness.js'
 import type { HeapUnderTest } from './heaps.js'
 import { KernelLog } from './kernel-log.js'
+import { buildProfiles, describeProfile, profileDifferences, type HeapProfile } from './heap-profile.js'
+import { heapPresentCase } from './properties.js'
+import { parseBootAreas, parseIomem, type PhysRegion } from './physical-layout.js'
 
 export interface SuiteRunInput {
   root: Test
@@ -20,11 +23,15 @@ export interface SuiteRunInput {
   suites: SuiteDef[]
   heaps: HeapUnderTest[]
   settings: RunSettings
+  /** heaps the expectations name that the target does not have (the properties suite fails them) */
+  missingHeaps?: string[]
   onResult(r: CaseResult): void
 }
 
 export interface SuiteRunOutcome {
   counts: Record<CaseStatus, number>
+  /** each heap's property profile, when the properties suite ran */
+  profiles: Record<string, HeapProfile>
   infra?: InfraError
 }
 
@@ -49,11 +56,29 @@ export function initOnAllocSetting(cmdline: string, configDefault: unknown): str
   return 'unknown (not on the command line; the kernel config is not known here)'
 }
 
+/**
+ * The physical memory map, read before any case: /proc/iomem, plus the CMA
+ * and reserved-memory areas the kernel logged at boot (read now, before the
+ * cases' log markers push those lines out of the ring buffer).
+ */
+async function physicalRegions(agent: Agent): Promise<PhysRegion[]> {
+  const iomem = await agent.call('read_file', { path: '/proc/iomem' })
+  const logged = await Promise.all(['Reserved', 'reserved mem:'].map((match) => agent.call('klog', { match })))
+  return [
+    ...parseBootAreas(logged.map((l) => (l.ok ? l.text : '')).join('')),
+    ...parseIomem(iomem.ok ? iomem.text : ''),
+  ]
+}
+
 async function probeTarget(agent: Agent, facts: Record<string, unknown>): Promise<TargetTraits> {
   const vgem = await agent.call('vgem_open', {})
   if (vgem.ok) await agent.must('close', { fd: vgem.fd })
   const cmdline = await agent.call('read_file', { path: '/proc/cmdline' })
-  return { vgem: vgem.ok, initOnAlloc: initOnAllocSetting(cmdline.ok ? cmdline.text : '', facts.initOnAllocDefault) }
+  return {
+    vgem: vgem.ok,
+    initOnAlloc: initOnAllocSetting(cmdline.ok ? cmdline.text : '', facts.initOnAllocDefault),
+    regions: await physicalRegions(agent),
+  }
 }
 
 /** Appended to every suite: the agent holds no more fds than before it. */
@@ -68,14 +93,36 @@ function fdLeakCase(suite: string, fdsBefore: () => number): CaseDef {
   }
 }
 
-export async function runSuites({ root, session, suites, heaps, settings, onResult }: SuiteRunInput): Promise<SuiteRunOutcome> {
+/** The profiles as TAP comments: one line per property, and how each kernel heap differs from the reference heap. */
+function commentProfiles(root: Test, profiles: Record<string, HeapProfile>, heaps: HeapUnderTest[]): void {
+  const reference = heaps.find((h) => h.kind === 'reference')
+  const ref = reference ? profiles[reference.name] : undefined
+  for (const h of heaps) {
+    const p = profiles[h.name]
+    if (!p) continue
+    root.comment(`profile of ${h.name}:\n${describeProfile(p).map((l) => `  ${l}`).join('\n')}`)
+    if (ref && h.kind === 'kernel') {
+      const diffs = profileDifferences(p, ref)
+      root.comment(`profile of ${h.name} vs the reference heap: ${diffs.length ? diffs.join('; ') : 'no difference in contiguity, alignment or zeroing'}`)
+    }
+  }
+}
+
+export async function runSuites({ root, session, suites, heaps, settings, missingHeaps = [], onResult: sink }: SuiteRunInput): Promise<SuiteRunOutcome> {
   const counts = emptyCounts()
+  const propertyResults: CaseResult[] = []
+  const onResult = (r: CaseResult) => {
+    if (r.suite === 'properties') propertyResults.push(r)
+    sink(r)
+  }
   const { agent, info } = session
   const pageSize = BigInt(info.hello.page_size)
   const kernelLog = await KernelLog.open(agent)
   if (!kernelLog.active) root.comment('the kernel log cannot be read on this target: cases are not checked for kernel warnings')
   const targetTraits = await probeTarget(agent, info.facts)
   root.comment(`target: vgem ${targetTraits.vgem ? 'present' : 'absent'}; init_on_alloc=${targetTraits.initOnAlloc}`)
+  const areas = targetTraits.regions.filter((r) => r.kind !== 'iomem')
+  if (areas.length) root.comment(`target: memory areas reserved at boot: ${areas.map((r) => r.name).join('; ')}`)
   const referenceObs = new Map<string, Record<string, unknown>>()
   let infra: InfraError | undefined
 
@@ -127,5 +174,28 @@ export async function runSuites({ root, session, suites, heaps, settings, onResu
       })
     }
   }
-  return infra ? { counts, infra } : { counts }
+  if (!infra && missingHeaps.length && suites.some((s) => s.name === 'properties')) {
+    const present = heaps.filter((h) => h.kind === 'kernel').map((h) => h.name)
+    for (const name of missingHeaps) {
+      await root.test(`properties on ${name}`, async (t: Test) => {
+        const env: CaseEnv = {
+          agent,
+          heap: { name, kind: 'kernel' },
+          heapHandle: -1,
+          target: info,
+          pageSize,
+          settings,
+          traits: { cpuAccess: false },
+          targetTraits,
+          referenceObservations: () => undefined,
+        }
+        const out = await runCase({ parent: t, def: heapPresentCase(present, settings.expectationsSource ?? 'the expectations'), suite: 'properties', env })
+        counts[out.result.status]++
+        onResult(out.result)
+      })
+    }
+  }
+  const profiles = buildProfiles(propertyResults, pageSize)
+  if (!infra) commentProfiles(root, profiles, heaps)
+  return infra ? { counts, profiles, infra } : { counts, profiles }
 }

@@ -48,6 +48,9 @@ static const struct {
 	{ "prime_import", op_prime_import },
 	{ "gem_close", op_gem_close },
 	{ "bench", op_bench },
+	{ "pagemap", op_pagemap },
+	{ "alloc_traced", op_alloc_traced },
+	{ "klog", op_klog },
 };
 
 static op_fn find_op(const char *name)

@@ -535,22 +535,16 @@ void op_kmsg(struct request *r)
 	close(fd);
 }
 
-/* The kernel log since the previous drain (the first call only positions
- * at the end). Messages only, one per line; /dev/kmsg's record headers
- * ("prio,seq,usec,flags;") and continuation key=value lines are dropped. */
-static int drain_kmsg(struct jbuf *text)
+/* Appends the messages of the records readable on a /dev/kmsg fd (opened
+ * O_NONBLOCK), one per line, keeping only those containing `match` when it
+ * is set. The record headers ("prio,seq,usec,flags;") and continuation
+ * key=value lines are dropped. */
+void kmsg_read_messages(int fd, struct jbuf *text, const char *match)
 {
-	static int kmsg = -1;
 	char rec[8192];
 
-	if (kmsg < 0) {
-		kmsg = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-		if (kmsg < 0)
-			return errno;
-		lseek(kmsg, 0, SEEK_END);
-	}
 	for (;;) {
-		ssize_t n = read(kmsg, rec, sizeof(rec) - 1);
+		ssize_t n = read(fd, rec, sizeof(rec) - 1);
 		if (n < 0) {
 			if (errno == EPIPE)
 				continue; /* records were overwritten; go on with the next */
@@ -566,9 +560,26 @@ static int drain_kmsg(struct jbuf *text)
 		char *nl = strchr(msg, '\n');
 		if (nl)
 			*nl = '\0';
+		if (match && !strstr(msg, match))
+			continue;
 		jb_raw(text, msg);
 		jb_raw(text, "\n");
 	}
+}
+
+/* The kernel log since the previous drain (the first call only positions
+ * at the end). */
+static int drain_kmsg(struct jbuf *text)
+{
+	static int kmsg = -1;
+
+	if (kmsg < 0) {
+		kmsg = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+		if (kmsg < 0)
+			return errno;
+		lseek(kmsg, 0, SEEK_END);
+	}
+	kmsg_read_messages(kmsg, text, NULL);
 	return 0;
 }
 

@@ -8,6 +8,7 @@
 #include <linux/udmabuf.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -279,6 +280,23 @@ static int model_alloc(uint64_t size, uint32_t fd_flags, unsigned faults, int *o
 	return 0;
 }
 
+/* udmabuf refuses buffers above its size_limit_mb parameter (64 MiB by
+ * default) with EINVAL, a limit of udmabuf, not of the dma-heap contract:
+ * larger buffers are backed by the model instead. */
+static uint64_t udmabuf_size_limit(void)
+{
+	static uint64_t limit;
+	if (!limit) {
+		char text[32] = "";
+		int fd = open("/sys/module/udmabuf/parameters/size_limit_mb", O_RDONLY | O_CLOEXEC);
+		ssize_t n = fd >= 0 ? read(fd, text, sizeof(text) - 1) : -1;
+		if (fd >= 0)
+			close(fd);
+		limit = (n > 0 ? strtoull(text, NULL, 10) : 64) << 20;
+	}
+	return limit;
+}
+
 int reference_alloc(uint64_t len, uint32_t fd_in, uint32_t fd_flags, uint64_t heap_flags, unsigned faults,
 		    struct reference_alloc_result *out)
 {
@@ -305,7 +323,7 @@ int reference_alloc(uint64_t len, uint32_t fd_in, uint32_t fd_flags, uint64_t he
 	fd_flags &= REF_VALID_FD_FLAGS; /* badflags: the extra bits are ignored */
 
 	pthread_mutex_lock(&model_lock);
-	if (!faults && (fd_flags & O_ACCMODE) == O_RDWR && reference_has_udmabuf()) {
+	if (!faults && (fd_flags & O_ACCMODE) == O_RDWR && size <= udmabuf_size_limit() && reference_has_udmabuf()) {
 		int memfd;
 		pthread_mutex_unlock(&model_lock);
 		err = new_memfd(size, &memfd);

@@ -70,6 +70,10 @@ int fork_reporting(struct request *r, int pipefd[2]);
 /* Reads a whole (small) text file into the response under `key`; 0 or errno. */
 int read_text_file(const char *path, struct jbuf *out, const char *key);
 
+/* Appends the messages readable on an O_NONBLOCK /dev/kmsg fd, one per
+ * line, only those containing `match` when it is not NULL. */
+void kmsg_read_messages(int fd, struct jbuf *text, const char *match);
+
 typedef void (*op_fn)(struct request *);
 
 #endif
