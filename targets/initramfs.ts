@@ -28,6 +28,7 @@ mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
 mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
+mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null
 # Modules the suites need (vgem), dependencies first; a failure is reported
 # on the console and the suites that need the module skip.
 for m in $(cat /etc/modules 2>/dev/null); do

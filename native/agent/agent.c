@@ -88,13 +88,15 @@ static void init_system(void)
 		{ "sysfs", "/sys", "sysfs" },
 		{ "devtmpfs", "/dev", "devtmpfs" },
 		{ "debugfs", "/sys/kernel/debug", "debugfs" },
+		/* the properties suite traces allocations; absent without CONFIG_FTRACE */
+		{ "tracefs", "/sys/kernel/tracing", "tracefs" },
 	};
 	char name[256], path[300];
 	FILE *f;
 
 	for (size_t i = 0; i < sizeof(mounts) / sizeof(mounts[0]); i++) {
 		mkdir(mounts[i].target, 0755);
-		if (mount(mounts[i].source, mounts[i].target, mounts[i].type, 0, NULL) < 0 && errno != EBUSY)
+		if (mount(mounts[i].source, mounts[i].target, mounts[i].type, 0, NULL) < 0 && errno != EBUSY && errno != ENODEV)
 			fprintf(stderr, "dmaheap-init: mount %s: %s\n", mounts[i].target, strerror(errno));
 	}
 	f = fopen("/etc/modules", "re");
