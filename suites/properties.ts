@@ -240,7 +240,8 @@ const largestCase: CaseDef = {
       end: hi === undefined ? 'cap' : `refused: ${refusal} at ${formatSize(hi)}`,
       cap: cap.toString(),
     }
-    largestFound.set(heapKey(ctx), { bytes: lo, exhausted: refusal === 'ENOMEM' })
+    // Bounded: the heap ran out, or the search reached a CMA heap's whole area.
+    largestFound.set(heapKey(ctx), { bytes: lo, exhausted: refusal === 'ENOMEM' || (hi === undefined && isCmaHeap(ctx.heap, ctx.target.hello.release)) })
     ctx.check.observe('largest single buffer', hi === undefined ? `>= ${formatSize(lo)} (search capped at ${formatSize(cap)})` : `${formatSize(lo)} (${finding.end})`)
     ctx.check.data('profile.largest', finding)
     ctx.check.ok('a 1 MiB buffer can be allocated', lo >= MiB || cap < MiB, 'at least 1 MiB', formatSize(lo))
