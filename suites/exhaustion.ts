@@ -11,8 +11,18 @@
 import type { Agent } from '../core/agent.js'
 import { fromWireU64, toWireU64 } from '../core/protocol.js'
 import { meminfoBytes, memoryInUse, MiB } from './buffers.js'
-import type { CaseDef, SuiteDef } from './harness.js'
+import type { CaseDef, CaseEnv, SuiteDef } from './harness.js'
 import { isCmaHeap } from './heaps.js'
+import type { CapacityFinding } from './heap-profile.js'
+
+/** Each heap's first round in this run, per target: the properties suite's capacity. */
+const firstRounds = new Map<string, CapacityFinding>()
+const roundKey = (env: CaseEnv) => `${env.target.target}\u0000${env.heap.name}`
+
+/** What the exhaustion case measured on this heap earlier in the run, when it ran to a refusal. */
+export function exhaustedEarlier(env: CaseEnv): CapacityFinding | undefined {
+  return firstRounds.get(roundKey(env))
+}
 
 const CHUNK = 16n * MiB
 const TIME_LIMIT_S = 120
@@ -51,6 +61,7 @@ const exhaust: CaseDef = {
       return
     }
     ctx.check.ok('the heap refused cleanly', REFUSALS.includes(first.stop), REFUSALS.join(' or '), first.stop)
+    firstRounds.set(roundKey(ctx), { bytes: got.toString(), stop: first.stop, ms: Math.round(first.ns / 1e6), chunk: CHUNK.toString() })
     ctx.check.ok('the heap allocated something before refusing', got > 0n, 'more than 0 bytes', mib(got))
     // Memory comes back once the child (and its fds) are gone: CmaFree for a
     // CMA heap, MemAvailable otherwise (memoryInUse picks the gauge).

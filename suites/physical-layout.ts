@@ -93,6 +93,10 @@ export function parseIomem(text: string): PhysRegion[] {
     const start = BigInt(`0x${m[2]}`)
     const end = BigInt(`0x${m[3]}`)
     if (start === 0n && end === 0n) continue
+    // The kernel image's sections label its link layout inside System RAM;
+    // what the kernel frees of the image (init sections, alignment gaps)
+    // goes back to the page allocator under those labels: not a source.
+    if (/^Kernel (code|rodata|data|bss)$/.test(m[4]!.trim())) continue
     out.push({ name: m[4]!.trim(), start, end, kind: 'iomem', depth: m[1]!.length / 2 })
   }
   return out

@@ -22,6 +22,7 @@ import { KiB, meminfoBytes, MiB, needsCpuAccess, onFreshBuffer, pageAlign } from
 import type { CaseContext, CaseDef, CaseEnv, SuiteDef } from './harness.js'
 import { capacityLoss, type CapacityFinding, type LargestFinding } from './heap-profile.js'
 import { isCmaHeap } from './heaps.js'
+import { exhaustedEarlier } from './exhaustion.js'
 import { layoutOf, parseRuns, type BufferLayout, type PfnRun } from './physical-layout.js'
 
 const SAMPLES = 3
@@ -229,7 +230,7 @@ function checkSincePrevious(ctx: CaseContext, key: 'largest' | 'capacity', now: 
 
 const largestCase: CaseDef = {
   id: 'properties.largest',
-  title: 'the largest single buffer (each try in a sacrificial child): sizes doubling from 1 MiB, then bisection, up to the CMA area or half of MemAvailable outside CMA (destructive)',
+  title: 'the largest single buffer (each try in a sacrificial child): the CMA area or half of MemAvailable outside CMA, else sizes doubling from 1 MiB, then bisection (destructive)',
   skip: (env) => (env.settings.destructive || stated(env).exp.largest !== undefined ? undefined : env.settings.destructiveReason),
   async run(ctx) {
     const { exp, source } = stated(ctx)
@@ -253,8 +254,11 @@ const largestCase: CaseDef = {
       }
       return r.ok
     }
-    for (let len = MiB; len <= cap && (await attempt(len)); len *= 2n);
-    if (hi === undefined && lo < cap && cap > 0n) await attempt(cap)
+    // The cap first: most heaps give it at once (one try). Otherwise sizes
+    // doubling from 1 MiB up to the refusal, then bisection.
+    if (cap >= MiB && !(await attempt(cap))) {
+      for (let len = MiB; hi !== undefined && len < hi && (await attempt(len)); len *= 2n);
+    }
     // Bisection to 1/16 of the size found (at least 1 MiB): each attempt
     // clears up to the whole buffer, slow on an emulated target.
     const step = lo / 16n > MiB ? (lo / 16n / MiB) * MiB : MiB
@@ -280,26 +284,40 @@ const largestCase: CaseDef = {
 
 const capacityCase: CaseDef = {
   id: 'properties.capacity',
-  title: 'total capacity: buffers (1 MiB for a CMA heap, MemTotal/64 otherwise) until the heap refuses, and the time it took (destructive)',
+  title: 'total capacity: buffers (1 MiB for a CMA heap, MemTotal/64 otherwise, or the exhaustion suite\'s round) until the heap refuses, and the time it took (destructive)',
   skip: (env) => (env.settings.destructive ? undefined : env.settings.destructiveReason),
   async run(ctx) {
     const { exp, source } = stated(ctx)
-    const total = await memInfo(ctx, 'MemTotal')
-    const chunk = isCmaHeap(ctx.heap, ctx.target.hello.release) ? MiB : pageAlign(total / 64n > MiB ? total / 64n : MiB, MiB)
-    const budget = ctx.settings.memoryBudget ?? total * 2n
-    const r = await ctx.agent.must(
-      'exhaust',
-      { heap: ctx.heapHandle, chunk: toWireU64(chunk), budget: toWireU64(budget), time_limit_s: EXHAUST_TIME_LIMIT_S },
-      (EXHAUST_TIME_LIMIT_S + 60) * 1000,
+    const cma = isCmaHeap(ctx.heap, ctx.target.hello.release)
+    // The exhaustion suite already drove this heap to its refusal in this
+    // run: its first round is the capacity (not for a CMA heap, whose area
+    // wants finer buffers than exhaustion's 16 MiB).
+    const earlier = cma ? undefined : exhaustedEarlier(ctx)
+    let finding: CapacityFinding
+    if (earlier) {
+      finding = earlier
+    } else {
+      const total = await memInfo(ctx, 'MemTotal')
+      const chunk = cma ? MiB : pageAlign(total / 64n > MiB ? total / 64n : MiB, MiB)
+      const budget = ctx.settings.memoryBudget ?? total * 2n
+      const r = await ctx.agent.must(
+        'exhaust',
+        { heap: ctx.heapHandle, chunk: toWireU64(chunk), budget: toWireU64(budget), time_limit_s: EXHAUST_TIME_LIMIT_S },
+        (EXHAUST_TIME_LIMIT_S + 60) * 1000,
+      )
+      finding = { bytes: fromWireU64(r.bytes).toString(), stop: r.stop, ms: Math.round(r.ns / 1e6), chunk: chunk.toString() }
+    }
+    const bytes = BigInt(finding.bytes)
+    const chunks = bytes / BigInt(finding.chunk)
+    ctx.check.observe(
+      'capacity',
+      `${formatSize(bytes)} in ${chunks} buffers of ${formatSize(BigInt(finding.chunk))}, ${(finding.ms / 1000).toFixed(2)} s, stopped by ${finding.stop}${earlier ? ' (the exhaustion suite\'s first round)' : ''}`,
     )
-    const bytes = fromWireU64(r.bytes)
-    const finding = { bytes: bytes.toString(), stop: r.stop, ms: Math.round(r.ns / 1e6), chunk: chunk.toString() }
-    ctx.check.observe('capacity', `${formatSize(bytes)} in ${r.chunks} buffers of ${formatSize(chunk)}, ${(r.ns / 1e9).toFixed(2)} s, stopped by ${r.stop}`)
     ctx.check.data('profile.capacity', finding)
     let judged = false
     if (exp.capacity !== undefined) {
       judged = true
-      ctx.check.ok(`capacity at least ${formatSize(exp.capacity)} (stated by ${source.capacity})`, bytes >= exp.capacity, `>= ${formatSize(exp.capacity)}`, `${formatSize(bytes)} (stopped by ${r.stop})`)
+      ctx.check.ok(`capacity at least ${formatSize(exp.capacity)} (stated by ${source.capacity})`, bytes >= exp.capacity, `>= ${formatSize(exp.capacity)}`, `${formatSize(bytes)} (stopped by ${finding.stop})`)
     }
     if (checkSincePrevious(ctx, 'capacity', finding, 'capacity')) judged = true
     if (!judged) ctx.check.withholdVerdict('no capacity is stated for this heap')
