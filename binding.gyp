@@ -10,6 +10,7 @@
         "native/core/json.c",
         "native/core/ops_bench.c",
         "native/core/ops_buffer.c",
+        "native/core/ops_fault.c",
         "native/core/ops_layout.c",
         "native/core/ops_loops.c",
         "native/core/ops_vgem.c",

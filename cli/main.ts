@@ -11,10 +11,22 @@ import { kernelBuildCommand } from './kernel.js'
 import { benchCommand } from './bench.js'
 import { KERNEL_ARCHES, type KernelArch } from '../targets/kernel-build.js'
 import { parseSizeText } from '../core/sizes.js'
+import { PROVOKED_FAULTS, type ProvokedFault } from '../core/protocol.js'
+import type { InjectedFault } from '../suites/harness.js'
+import { SUITES } from '../suites/index.js'
 import { loadDescription } from '../core/description-file.js'
 import { expectationsFileSchema } from '../core/heap-expectations.js'
 
 const collect = (v: string, prev: string[] = []) => [...prev, ...v.split(',').filter(Boolean)]
+
+/** "PANIC@alloc.size.4096" or "WARNING@sync.end-unpaired@system". */
+function collectInjected(v: string, prev: InjectedFault[] = []): InjectedFault[] {
+  const [fault, caseId, heap] = v.split('@')
+  if (!PROVOKED_FAULTS.includes(fault as ProvokedFault)) throw new InvalidArgumentError(`the fault must be one of ${PROVOKED_FAULTS.join(', ')}`)
+  const known = SUITES.flatMap((s) => [...s.cases.map((c) => c.id), `${s.name}.no-fd-leak`])
+  if (!caseId || !known.includes(caseId)) throw new InvalidArgumentError(`"${caseId ?? ''}" is not a case id (see dmaheap list -v)`)
+  return [...prev, { fault: fault as ProvokedFault, caseId, ...(heap ? { heap } : {}) }]
+}
 
 function seconds(v: string): number {
   const n = Number(v)
@@ -88,13 +100,17 @@ withTargetOptions(
     .option('--memory-budget <size>', 'the most a destructive case may allocate (e.g. 256M)', parseSize)
     .option('--expect <file>', 'YAML stating what heaps must deliver (heaps: {name: {contiguous, align, capacity, largest, zeroed}}); a heap that does not fails')
     .option('--previous <dir>', 'a previous run\'s output folder: fail a heap whose capacity shrank since (same target and kernel)')
-    .addOption(new Option('--reference-faults <faults>', 'break the reference heap on purpose (self-tests)').argParser(collect).hideHelp()),
-).action(async (o: TargetFlags & { suite?: string[]; heap?: string[]; output?: string; allowExhaustion?: boolean; memoryBudget?: bigint; referenceFaults?: string[]; expect?: string; previous?: string }) => {
+    .option('--case-timeout <seconds>', 'end a case that takes longer as TIMEOUT and bring the target back (default 600)', seconds)
+    .addOption(new Option('--reference-faults <faults>', 'break the reference heap on purpose (self-tests)').argParser(collect).hideHelp())
+    .addOption(new Option('--inject <fault@case[@heap]>', 'provoke a kernel fault when a case starts (self-tests)').argParser(collectInjected).hideHelp()),
+).action(async (o: TargetFlags & { suite?: string[]; heap?: string[]; output?: string; allowExhaustion?: boolean; memoryBudget?: bigint; referenceFaults?: string[]; expect?: string; previous?: string; caseTimeout?: number; inject?: InjectedFault[] }) => {
   installInterruptHandler()
   await exitWith(() =>
     runCommand({
       ...(o.expect ? { expectations: loadDescription(o.expect, expectationsFileSchema).heaps, expectationsSource: o.expect } : {}),
       ...(o.previous ? { previous: o.previous } : {}),
+      ...(o.caseTimeout !== undefined ? { caseTimeoutMs: o.caseTimeout * 1000 } : {}),
+      ...(o.inject ? { inject: o.inject } : {}),
       target: o.target,
       ...(o.suite ? { suite: o.suite } : {}),
       ...(o.heap ? { heap: o.heap } : {}),

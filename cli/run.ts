@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import { ExitCode, InfraError, UsageError } from '../core/errors.js'
 import { REFERENCE_HEAP } from '../core/protocol.js'
 import type { RunSummary } from '../core/result.js'
-import type { RunSettings } from '../suites/harness.js'
+import type { InjectedFault, RunSettings } from '../suites/harness.js'
 import type { TargetSession } from '../core/target.js'
 import { ResultsFile } from '../reports/results-file.js'
 import { createTapRoot } from '../reports/tap-root.js'
@@ -40,6 +40,10 @@ export interface RunOptions {
   expectationsSource?: string
   /** a previous run's output folder: its heap profiles, to catch lost capacity */
   previous?: string
+  /** --case-timeout: how long any case may take, ms */
+  caseTimeoutMs?: number
+  /** faults to provoke in given cases (the harness's reliability tests) */
+  inject?: InjectedFault[]
 }
 
 function runSettings(opts: RunOptions, disposable: boolean): RunSettings {
@@ -53,6 +57,8 @@ function runSettings(opts: RunOptions, disposable: boolean): RunSettings {
         : 'destructive: can exhaust this machine\'s memory; pass --allow-exhaustion (bounded by --memory-budget)',
     ...(opts.memoryBudget !== undefined ? { memoryBudget: opts.memoryBudget } : {}),
     ...(opts.expectations ? { expectations: opts.expectations, expectationsSource: opts.expectationsSource ?? 'the expectations' } : {}),
+    ...(opts.caseTimeoutMs !== undefined ? { caseTimeoutMs: opts.caseTimeoutMs } : {}),
+    ...(opts.inject?.length ? { inject: opts.inject } : {}),
   }
 }
 
@@ -126,11 +132,20 @@ export async function runCommand(opts: RunOptions): Promise<number> {
     }
     // A heap the expectations name must exist, unless --heap narrowed the run.
     const missingHeaps = opts.heap?.length ? [] : Object.keys(opts.expectations ?? {}).filter((n) => !heaps.some((h) => h.name === n))
-    const outcome = await runSuites({ root, session, suites, heaps, settings, missingHeaps, onResult: (r) => results.append(r) })
+    // A target that breaks mid-run (kernel crash, hang, agent or QEMU
+    // killed) is started again and the run goes on with the next case.
+    const recover = async () => {
+      log('the target broke during a case; starting it again')
+      const next = await target.start({ outputDir, log })
+      activeSession = next
+      return next
+    }
+    const outcome = await runSuites({ root, session, suites, heaps, settings, missingHeaps, recover, onResult: (r) => results.append(r) })
+    activeSession = outcome.session
     if (Object.keys(outcome.profiles).length) await writeProfiles(outputDir, { target: target.name, kernel: release, profiles: outcome.profiles })
     const c = outcome.counts
     if (outcome.infra) {
-      const tail = session.consoleTail(20)
+      const tail = outcome.session.consoleTail(20)
       root.comment(`console tail:\n${tail}`)
       root.bailout(`infrastructure error: ${outcome.infra.message}`)
     } else {
@@ -166,7 +181,9 @@ export async function runCommand(opts: RunOptions): Promise<number> {
     }
     return c.ERROR > 0 ? ExitCode.infrastructure : c.FAIL > 0 ? ExitCode.testFailed : ExitCode.pass
   } finally {
+    // The session the run ended on: a new one after each recovery.
+    const last = activeSession ?? session
     activeSession = undefined
-    await session.close()
+    await last.close()
   }
 }

@@ -70,6 +70,7 @@ export interface Requests {
   pagemap: { map: number }
   alloc_traced: Requests['alloc']
   klog: { match: string }
+  provoke: { what: ProvokedFault }
 }
 
 export type BenchKind = 'alloc' | 'alloc_bare' | 'fault' | 'sync' | 'threads' | 'fill'
@@ -173,7 +174,13 @@ export interface Responses {
   }
   /** the kernel log lines still in the ring buffer that contain `match` */
   klog: { text: string }
+  /** WARNING and BUG return; PANIC, HUNG_TASK and AGENT_KILL never answer */
+  provoke: {}
 }
+
+/** The faults the reliability tests inject: LKDTM crash types, or the agent killed. */
+export const PROVOKED_FAULTS = ['WARNING', 'BUG', 'PANIC', 'HUNG_TASK', 'AGENT_KILL'] as const
+export type ProvokedFault = (typeof PROVOKED_FAULTS)[number]
 
 /**
  * How the reference heap backed a buffer: a real dma-buf from udmabuf, or

@@ -38,6 +38,12 @@ export class StreamTransport implements Transport {
     while ((nl = this.buffered.indexOf('\n')) >= 0) {
       const line = this.buffered.slice(0, nl)
       this.buffered = this.buffered.slice(nl + 1)
+      // The agent's init announces a restart: its state is gone with it.
+      if (line.startsWith('{"id":null,"event":')) {
+        const why = /"why":"([^"]*)"/.exec(line)?.[1] ?? 'unknown'
+        this.fail(`the agent was restarted on the target (${why})`)
+        continue
+      }
       const p = this.pending.shift()
       if (!p) continue // a reply nobody waits for (a request that timed out)
       clearTimeout(p.timer)

@@ -8,7 +8,7 @@
 import type { Test } from 'tap'
 import type { Agent } from '../core/agent.js'
 import { InfraError, ProtocolError, UnexpectedErrno } from '../core/errors.js'
-import type { Outcome } from '../core/protocol.js'
+import type { Outcome, ProvokedFault } from '../core/protocol.js'
 import type { CaseResult, CaseStatus, CheckRecord } from '../core/result.js'
 import type { TargetInfo } from '../core/target.js'
 import type { HeapUnderTest } from './heaps.js'
@@ -31,6 +31,26 @@ export interface RunSettings {
   expectationsSource?: string
   /** heap property profiles of a previous run, to catch capacity lost across runs */
   previousProfiles?: Record<string, HeapProfile>
+  /** how long a case may take before it is ended as TIMEOUT (overrides each case's own) */
+  caseTimeoutMs?: number
+  /** faults to provoke at the start of given cases (the harness's reliability tests) */
+  inject?: InjectedFault[]
+}
+
+/** A fault provoked on the target when a case starts: `--inject PANIC@alloc.size.4096[@system]`. */
+export interface InjectedFault {
+  fault: ProvokedFault
+  caseId: string
+  /** only on this heap; every heap when absent */
+  heap?: string
+}
+
+/** How long a case may run unless it says otherwise: exhaustion's rounds fit in it on TCG. */
+export const DEFAULT_CASE_TIMEOUT_MS = 600_000
+
+/** A case that did not finish in time: the target is stuck and must be brought back. */
+export class CaseTimeout extends InfraError {
+  override name = 'CaseTimeout'
 }
 
 /** What the suite runner learned about the target once, before any case. */
@@ -77,6 +97,8 @@ export interface CaseDef {
   skip?(env: CaseEnv): string | undefined
   /** behaviour that differs across kernels: recorded, compared, never failed */
   observeOnly?: boolean
+  /** how long this case may take (default DEFAULT_CASE_TIMEOUT_MS; --case-timeout overrides) */
+  timeoutMs?: number
   run(ctx: CaseContext): Promise<void>
 }
 
@@ -212,12 +234,30 @@ export async function runCase({ parent, def, suite, env, kernelLog }: CaseRunInp
       else if (e instanceof UnexpectedErrno) check.succeeded(`${where}${e.op}`, { ok: false, errno: e.errno, errnum: 0 })
       else error ??= `harness error${where ? ` in ${where.trim()}` : ''}: ${e instanceof ProtocolError ? e.message : String(e)}`
     }
+    const timeoutMs = env.settings.caseTimeoutMs ?? def.timeoutMs ?? DEFAULT_CASE_TIMEOUT_MS
+    const injected = env.settings.inject?.find((f) => f.caseId === def.id && (f.heap === undefined || f.heap === env.heap.name))
+    let timer: NodeJS.Timeout | undefined
     try {
       await kernelLog?.begin(name)
-      await def.run({ ...env, check, defer: (c) => cleanups.push(c) })
+      const body = (async () => {
+        if (injected) {
+          t.comment(`${name}: provoking ${injected.fault} on the target (--inject)`)
+          await env.agent.must('provoke', { what: injected.fault })
+        }
+        await def.run({ ...env, check, defer: (c) => cleanups.push(c) })
+      })()
+      body.catch(() => undefined) // after a timeout it settles when the link is closed
+      const expired = new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new CaseTimeout(`TIMEOUT: ${name} did not finish within ${timeoutMs / 1000} s`, 'raise it with --case-timeout SECONDS if the case is only slow')),
+          timeoutMs,
+        )
+      })
+      await Promise.race([body, expired])
     } catch (e) {
       harnessError(e, '')
     }
+    clearTimeout(timer)
     for (const c of cleanups.reverse()) {
       if (infra) break
       try {

@@ -13,9 +13,13 @@ import type { TargetSession } from '../core/target.js'
 import { runCase, type CaseDef, type CaseEnv, type HeapTraits, type RunSettings, type SuiteDef, type TargetTraits } from './harness.js'
 import type { HeapUnderTest } from './heaps.js'
 import { KernelLog } from './kernel-log.js'
+import { kernelCrash } from './kernel-crash.js'
 import { buildProfiles, describeProfile, profileDifferences, type HeapProfile } from './heap-profile.js'
 import { heapPresentCase } from './properties.js'
 import { parseBootAreas, parseIomem, type PhysRegion } from './physical-layout.js'
+
+/** How often a run brings a broken target back before it gives up. */
+const MAX_RECOVERIES = 3
 
 export interface SuiteRunInput {
   root: Test
@@ -23,6 +27,12 @@ export interface SuiteRunInput {
   suites: SuiteDef[]
   heaps: HeapUnderTest[]
   settings: RunSettings
+  /**
+   * Brings the target up again after it broke during a case (a kernel
+   * crash, a hang, the agent killed, QEMU gone); the run goes on with the
+   * next case. Absent: the run stops at the first break.
+   */
+  recover?(why: InfraError): Promise<TargetSession>
   /** heaps the expectations name that the target does not have (the properties suite fails them) */
   missingHeaps?: string[]
   onResult(r: CaseResult): void
@@ -30,6 +40,8 @@ export interface SuiteRunInput {
 
 export interface SuiteRunOutcome {
   counts: Record<CaseStatus, number>
+  /** the session the run ended on (a new one after each recovery) */
+  session: TargetSession
   /** each heap's property profile, when the properties suite ran */
   profiles: Record<string, HeapProfile>
   infra?: InfraError
@@ -108,16 +120,18 @@ function commentProfiles(root: Test, profiles: Record<string, HeapProfile>, heap
   }
 }
 
-export async function runSuites({ root, session, suites, heaps, settings, missingHeaps = [], onResult: sink }: SuiteRunInput): Promise<SuiteRunOutcome> {
+export async function runSuites({ root, session: first, suites, heaps, settings, missingHeaps = [], recover, onResult: sink }: SuiteRunInput): Promise<SuiteRunOutcome> {
   const counts = emptyCounts()
   const propertyResults: CaseResult[] = []
   const onResult = (r: CaseResult) => {
     if (r.suite === 'properties') propertyResults.push(r)
     sink(r)
   }
-  const { agent, info } = session
+  let session = first
+  let agent = session.agent
+  const info = session.info
   const pageSize = BigInt(info.hello.page_size)
-  const kernelLog = await KernelLog.open(agent)
+  let kernelLog = await KernelLog.open(agent)
   if (!kernelLog.active) root.comment('the kernel log cannot be read on this target: cases are not checked for kernel warnings')
   const targetTraits = await probeTarget(agent, info.facts)
   root.comment(`target: vgem ${targetTraits.vgem ? 'present' : 'absent'}; init_on_alloc=${targetTraits.initOnAlloc}`)
@@ -125,6 +139,56 @@ export async function runSuites({ root, session, suites, heaps, settings, missin
   if (areas.length) root.comment(`target: memory areas reserved at boot: ${areas.map((r) => r.name).join('; ')}`)
   const referenceObs = new Map<string, Record<string, unknown>>()
   let infra: InfraError | undefined
+  let recoveries = 0
+
+  /** Opens the heap on the current session and the environment its cases see. */
+  const openHeap = async (heap: HeapUnderTest) => {
+    const opened = await agent.call('heap_open', { name: heap.name, flags: 'O_RDWR|O_CLOEXEC' })
+    const heapHandle = opened.ok ? opened.heap : -1
+    const traits = opened.ok ? await probeTraits(agent, heapHandle, pageSize) : { cpuAccess: true }
+    const fdsBefore = (await agent.must('count_fds', {})).count
+    const env: CaseEnv = {
+      agent,
+      heap,
+      heapHandle,
+      target: info,
+      pageSize,
+      settings,
+      traits,
+      targetTraits,
+      referenceObservations: (id) => referenceObs.get(id),
+    }
+    return { opened, env, fdsBefore }
+  }
+
+  /**
+   * The target broke during a case: the case says how (the kernel's crash
+   * text when the console shows one), then a fresh session carries on with
+   * the next case. Without a way to recover, or when it fails, the run stops.
+   */
+  const afterBreak = async (result: CaseResult, broke: InfraError): Promise<CaseResult> => {
+    await session.close().catch(() => undefined)
+    await new Promise((r) => setTimeout(r, 300)) // the console's last bytes after QEMU exits
+    const crash = kernelCrash(session.consoleTail(80))
+    const described: CaseResult = crash
+      ? { ...result, status: 'FAIL', message: `kernel crash during the case: ${crash.headline} (then: ${broke.message})`, kernelLog: crash.excerpt }
+      : result
+    if (!recover || recoveries >= MAX_RECOVERIES) {
+      infra = recover ? new InfraError(`${broke.message}; the target broke ${recoveries + 1} times, giving up`) : broke
+      return described
+    }
+    recoveries++
+    root.comment(`${result.id} ${result.heap}: the target broke (${crash?.headline ?? broke.message}); starting it again (${recoveries} of ${MAX_RECOVERIES})`)
+    try {
+      session = await recover(broke)
+      agent = session.agent
+      kernelLog = await KernelLog.open(agent)
+    } catch (e) {
+      if (!(e instanceof InfraError)) throw e
+      infra = new InfraError(`after ${result.id} on ${result.heap} broke the target, it did not come back: ${e.message}`, e.hint)
+    }
+    return described
+  }
 
   for (const suite of suites) {
     for (const heap of heaps) {
@@ -132,37 +196,22 @@ export async function runSuites({ root, session, suites, heaps, settings, missin
       const perHeap = emptyCounts()
       await root.test(`${suite.name} on ${heap.name}`, async (t: Test) => {
         try {
-          const opened = await agent.call('heap_open', { name: heap.name, flags: 'O_RDWR|O_CLOEXEC' })
-          const heapHandle = opened.ok ? opened.heap : -1
-          const traits = opened.ok ? await probeTraits(agent, heapHandle, pageSize) : { cpuAccess: true }
-          const fdsBefore = (await agent.must('count_fds', {})).count
-          const env: CaseEnv = {
-            agent,
-            heap,
-            heapHandle,
-            target: info,
-            pageSize,
-            settings,
-            traits,
-            targetTraits,
-            referenceObservations: (id) => referenceObs.get(id),
-          }
+          let { opened, env, fdsBefore } = await openHeap(heap)
           const cases = [...suite.cases, fdLeakCase(suite.name, () => fdsBefore)]
           for (const def of cases) {
             const caseDef: CaseDef = opened.ok
               ? def
               : { ...def, skip: undefined, run: async (c) => void c.check.succeeded(`open /dev/dma_heap/${heap.name} O_RDWR`, opened) }
             const out = await runCase({ parent: t, def: caseDef, suite: suite.name, env, kernelLog })
-            counts[out.result.status]++
-            perHeap[out.result.status]++
-            if (heap.kind === 'reference' && out.result.observations) referenceObs.set(def.id, out.result.observations)
-            onResult(out.result)
-            if (out.infra) {
-              infra = out.infra
-              return
-            }
+            const result = out.infra ? await afterBreak(out.result, out.infra) : out.result
+            counts[result.status]++
+            perHeap[result.status]++
+            if (heap.kind === 'reference' && result.observations) referenceObs.set(def.id, result.observations)
+            onResult(result)
+            if (infra) return
+            if (out.infra) ({ opened, env, fdsBefore } = await openHeap(heap))
           }
-          if (opened.ok) await agent.must('heap_close', { heap: heapHandle })
+          if (opened.ok) await agent.must('heap_close', { heap: env.heapHandle })
           const total = cases.length
           t.comment(
             `${suite.name} on ${heap.name}: ${total} cases: ${perHeap.PASS} pass, ${perHeap.FAIL} fail, ${perHeap.SKIP} skip, ${perHeap.DONE} observed, ${perHeap.ERROR} error`,
@@ -197,5 +246,5 @@ export async function runSuites({ root, session, suites, heaps, settings, missin
   }
   const profiles = buildProfiles(propertyResults, pageSize)
   if (!infra) commentProfiles(root, profiles, heaps)
-  return infra ? { counts, profiles, infra } : { counts, profiles }
+  return infra ? { counts, profiles, session, infra } : { counts, profiles, session }
 }

@@ -23,6 +23,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/mount.h>
+#include <sys/wait.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 
@@ -112,6 +113,40 @@ static void init_system(void)
 		fclose(f);
 }
 
+/* As PID 1 the agent serves from a child and restarts it when it dies (the
+ * OOM killer, a SIGKILL, an Oops in a syscall): PID 1 itself cannot be
+ * killed, and its exit would panic the kernel. Each restart is announced on
+ * the port, so the host knows the agent's state (open heaps, buffers) is
+ * gone instead of waiting for an answer that will never come. Returns in
+ * the child. */
+static void supervise(int port)
+{
+	for (;;) {
+		int status;
+		pid_t child = fork();
+		if (child < 0) {
+			perror("dmaheap-init: fork");
+			return; /* serve from PID 1 itself */
+		}
+		if (child == 0)
+			return;
+		/* Reap every orphan too (PID 1's duty) until the agent itself ends. */
+		for (;;) {
+			pid_t w = waitpid(-1, &status, 0);
+			if (w == child || (w < 0 && errno != EINTR))
+				break;
+		}
+		char why[64], event[160];
+		if (WIFSIGNALED(status))
+			snprintf(why, sizeof(why), "killed by SIG%s", sigabbrev_np(WTERMSIG(status)) ?: "?");
+		else
+			snprintf(why, sizeof(why), "exited with status %d", WEXITSTATUS(status));
+		fprintf(stderr, "dmaheap-init: the agent %s; restarting it\n", why);
+		int n = snprintf(event, sizeof(event), "{\"id\":null,\"event\":\"agent restarted\",\"why\":\"%s\"}\n", why);
+		write_all(port, event, (size_t)n);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	int in = 0, out = 1;
@@ -151,6 +186,9 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
+
+	if (getpid() == 1)
+		supervise(out);
 
 	for (;;) {
 		ssize_t k = read(in, line + used, sizeof(line) - used);

@@ -51,6 +51,7 @@ static const struct {
 	{ "pagemap", op_pagemap },
 	{ "alloc_traced", op_alloc_traced },
 	{ "klog", op_klog },
+	{ "provoke", op_provoke },
 };
 
 static op_fn find_op(const char *name)

@@ -43,5 +43,6 @@ void op_bench(struct request *r);
 void op_pagemap(struct request *r);
 void op_alloc_traced(struct request *r);
 void op_klog(struct request *r);
+void op_provoke(struct request *r);
 
 #endif
