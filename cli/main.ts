@@ -13,6 +13,7 @@ import { KERNEL_ARCHES, type KernelArch } from '../targets/kernel-build.js'
 import { parseSizeText } from '../core/sizes.js'
 import { loadDescription } from '../core/description-file.js'
 import { expectationsFileSchema } from '../core/heap-expectations.js'
+import { reportCommand } from './report.js'
 
 const collect = (v: string, prev: string[] = []) => [...prev, ...v.split(',').filter(Boolean)]
 
@@ -144,6 +145,15 @@ withTargetOptions(
     }),
   )
 })
+
+program
+  .command('report')
+  .description('write the views of a run again (results.ktap, junit.xml, kcidb.json, summary.md, report.html) from its output folder')
+  .argument('<dir>', 'the run\'s output folder (with results.jsonl and run.json)')
+  .option('--bench <bench.json>', 'plot this benchmark in report.html (default: the folder\'s bench.json, if any)')
+  .action(async (dir: string, o: { bench?: string }) => {
+    await exitWith(async () => reportCommand({ dir, ...(o.bench ? { bench: o.bench } : {}) }))
+  })
 
 const kernel = program.command('kernel').description('build kernels the QEMU target can boot')
 kernel

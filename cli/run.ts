@@ -1,26 +1,29 @@
 /**
  * `dmaheap run`: start the target once, run the suites on every heap (the
  * reference heap included), print TAP on stdout and keep everything in the
- * run's output folder: results.jsonl, results.tap, run.json, console.log.
+ * run's output folder: results.jsonl, results.tap, run.json, console.log,
+ * and the views of them (reports/views.ts).
  */
 import { createWriteStream } from 'node:fs'
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { ExitCode, InfraError, UsageError } from '../core/errors.js'
 import { REFERENCE_HEAP } from '../core/protocol.js'
-import type { RunSummary } from '../core/result.js'
+import type { CaseResult, RunSummary } from '../core/result.js'
 import type { RunSettings } from '../suites/harness.js'
 import type { TargetSession } from '../core/target.js'
+import { describeDiff, referenceDiff } from '../reports/reference-diff.js'
 import { ResultsFile } from '../reports/results-file.js'
 import { createTapRoot } from '../reports/tap-root.js'
 import { heapsOf, type HeapUnderTest } from '../suites/heaps.js'
 import { resolveSuites } from '../suites/index.js'
-import { runSuites } from '../suites/run.js'
+import { planOf, runSuites } from '../suites/run.js'
 import { resolveTarget } from '../targets/index.js'
 import type { QemuTargetOptions } from '../targets/qemu.js'
-import { makeOutputDir } from './output.js'
+import { formatError, makeOutputDir } from './output.js'
 import type { HeapExpectations } from '../core/heap-expectations.js'
 import { comparableProfiles, readPreviousProfiles, writeProfiles } from '../suites/previous-profiles.js'
+import { writeViews } from '../reports/views.js'
 
 export interface RunOptions {
   target: string
@@ -126,9 +129,17 @@ export async function runCommand(opts: RunOptions): Promise<number> {
     }
     // A heap the expectations name must exist, unless --heap narrowed the run.
     const missingHeaps = opts.heap?.length ? [] : Object.keys(opts.expectations ?? {}).filter((n) => !heaps.some((h) => h.name === n))
-    const outcome = await runSuites({ root, session, suites, heaps, settings, missingHeaps, onResult: (r) => results.append(r) })
+    const recorded: CaseResult[] = []
+    const onResult = (r: CaseResult) => {
+      results.append(r)
+      recorded.push(r)
+    }
+    const outcome = await runSuites({ root, session, suites, heaps, settings, missingHeaps, onResult })
     if (Object.keys(outcome.profiles).length) await writeProfiles(outputDir, { target: target.name, kernel: release, profiles: outcome.profiles })
     const c = outcome.counts
+    // What each kernel heap did differently from the reference heap, as TAP diagnostics.
+    const diff = referenceDiff(recorded)
+    root.comment(`differences from the reference heap: ${diff.length ? '' : 'none'}${diff.map((d) => `\n${describeDiff(d)}`).join('')}`)
     if (outcome.infra) {
       const tail = session.consoleTail(20)
       root.comment(`console tail:\n${tail}`)
@@ -154,11 +165,18 @@ export async function runCommand(opts: RunOptions): Promise<number> {
           finished: new Date().toISOString(),
           artifacts: session.artifacts,
           summary,
+          plan: planOf(suites, heaps),
         },
         null,
         2,
       ) + '\n',
     )
+    try {
+      writeViews(outputDir)
+    } catch (e) {
+      log(`the reports could not be written: ${formatError(e)}`)
+      return ExitCode.infrastructure
+    }
     log(`${c.PASS} pass, ${c.FAIL} fail, ${c.SKIP} skip, ${c.DONE} observed, ${c.ERROR} error; outputs saved to ${outputDir}`)
     if (outcome.infra) {
       log(`error: ${outcome.infra.message} (the console log is in ${outputDir})`)
