@@ -14,6 +14,7 @@ import { parseSizeText } from '../core/sizes.js'
 import { loadDescription } from '../core/description-file.js'
 import { expectationsFileSchema } from '../core/heap-expectations.js'
 import { reportCommand } from './report.js'
+import { compareCommand } from './compare.js'
 
 const collect = (v: string, prev: string[] = []) => [...prev, ...v.split(',').filter(Boolean)]
 
@@ -153,6 +154,20 @@ program
   .option('--bench <bench.json>', 'plot this benchmark in report.html (default: the folder\'s bench.json, if any)')
   .action(async (dir: string, o: { bench?: string }) => {
     await exitWith(async () => reportCommand({ dir, ...(o.bench ? { bench: o.bench } : {}) }))
+  })
+
+program
+  .command('compare')
+  .description('classify each case between earlier runs and a new one: regression, fixed, unstable, persistent failure, new, missing')
+  .argument('<runs...>', 'output folders or results.jsonl files: one or more old runs, then the new run')
+  .option('--gate', 'exit 1 when a case regressed (and no known failure explains it)')
+  .option('--expectations <file>', 'YAML file of known failures (case, heaps, targets, kernel range, reason, link)')
+  .option('--by-kernel', 'also key cases on the kernel release (several kernels in one comparison)')
+  .option('--json', 'print the comparison as JSON')
+  .action(async (runs: string[], o: { gate?: boolean; expectations?: string; byKernel?: boolean; json?: boolean }) => {
+    await exitWith(async () =>
+      compareCommand({ runs, ...(o.gate ? { gate: true } : {}), ...(o.expectations ? { expectations: o.expectations } : {}), ...(o.byKernel ? { byKernel: true } : {}), ...(o.json ? { json: true } : {}) }),
+    )
   })
 
 const kernel = program.command('kernel').description('build kernels the QEMU target can boot')
