@@ -68,11 +68,14 @@ function formatReport(r: CompareReport): string {
     const mine = r.changes.filter((c) => c.class === cls)
     if (!mine.length) continue
     lines.push('', `${LABEL[cls]}:`)
-    for (const c of mine) {
+    // Every regression, fix and instability is listed; long lists of others are cut.
+    const shown = ['new', 'missing'].includes(cls) && mine.length > 20 ? mine.slice(0, 20) : mine
+    for (const c of shown) {
       const was = c.old.length ? c.old.join('/') : 'absent'
       const known = c.known ? ` [known: ${c.known.reason}${c.known.link ? ` ${c.known.link}` : ''}]` : ''
       lines.push(`  ${c.id} on ${c.heap} (${c.target}): ${was} -> ${c.new ?? 'absent'}${c.message ? `: ${c.message}` : ''}${known}`)
     }
+    if (shown.length < mine.length) lines.push(`  ... and ${mine.length - shown.length} more (--json lists them all)`)
   }
   if (r.stale.length) {
     lines.push('', 'stale expectations (they match no failure in the new run; remove them or narrow them):')

@@ -5,9 +5,13 @@
  * those of KernelCI's `kci-dev results compare`: regression, fixed, unstable
  * (the old runs disagree among themselves), persistent failure, new (no
  * verdict before), missing (no verdict now: not run, or MISS). A pure
- * function of results.
+ * function of results. The reference heap keys as itself whatever fault
+ * profile a self-test gave it, so breaking it on purpose shows as its
+ * regression.
  */
 import type { CaseResult, CaseStatus } from '../core/result.js'
+import { REFERENCE_HEAP } from '../core/protocol.js'
+import { isReferenceHeap } from './reference-diff.js'
 
 export type ChangeClass = 'regression' | 'fixed' | 'unstable' | 'persistent-failure' | 'new' | 'missing' | 'unchanged'
 
@@ -49,7 +53,7 @@ export function classify(old: CaseStatus[], now: CaseStatus | undefined): Change
 }
 
 export function compareRuns(oldRuns: CaseResult[][], now: CaseResult[], opts: CompareOptions = {}): CaseChange[] {
-  const key = (r: CaseResult) => [r.target, r.heap, r.id, ...(opts.byKernel ? [r.kernel] : [])].join('\u0000')
+  const key = (r: CaseResult) => [r.target, isReferenceHeap(r.heap) ? REFERENCE_HEAP : r.heap, r.id, ...(opts.byKernel ? [r.kernel] : [])].join('\u0000')
   const olds = new Map<string, CaseResult[]>()
   for (const run of oldRuns) for (const r of run) olds.set(key(r), [...(olds.get(key(r)) ?? []), r])
   const out: CaseChange[] = []

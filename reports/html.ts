@@ -7,12 +7,11 @@
  * the performance plots when a benchmark ran, and every case.
  */
 import type { BenchRun } from '../bench/heap-bench.js'
-import { REFERENCE_HEAP } from '../core/protocol.js'
 import type { CaseResult, RunRecord } from '../core/result.js'
 import { benchPlots } from './bench-plots.js'
 import { countAll, groupResults } from './groups.js'
 import { countsText, verdictOf } from './markdown.js'
-import type { DiffEntry } from './reference-diff.js'
+import { isReferenceHeap, type DiffEntry } from './reference-diff.js'
 
 const esc = (v: unknown) =>
   (typeof v === 'string' ? v : v === undefined ? 'nothing' : JSON.stringify(v)).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;')
@@ -48,7 +47,7 @@ function matrix(results: CaseResult[]): string {
       const cls = c.FAIL + c.ERROR ? 'cell-bad' : c.MISS ? 'cell-miss' : 'cell-ok'
       return `<td class="cell ${cls}" data-suite="${esc(s)}" data-heap="${esc(h)}" data-pass="${c.PASS}" data-fail="${c.FAIL}" data-error="${c.ERROR}" data-miss="${c.MISS}" data-skip="${c.SKIP}" data-done="${c.DONE}"><a href="#${anchor(s, h)}">${esc(countsText(c))}</a></td>`
     })
-    return `<tr><th>${esc(h)}${h === REFERENCE_HEAP ? ' <span class="muted">(reference)</span>' : ''}</th>${cells.join('')}</tr>`
+    return `<tr><th>${esc(h)}${isReferenceHeap(h) ? ' <span class="muted">(reference)</span>' : ''}</th>${cells.join('')}</tr>`
   })
   return `<table id="matrix"><thead><tr><th>heap \\ suite</th>${suites.map((s) => `<th>${esc(s)}</th>`).join('')}</tr></thead><tbody>${rows.join('')}</tbody></table>`
 }

@@ -4,10 +4,9 @@
  * and observed, the cases never run, and the differences from the reference
  * heap.
  */
-import { REFERENCE_HEAP } from '../core/protocol.js'
 import type { CaseResult, CaseStatus, RunRecord } from '../core/result.js'
 import { countAll, groupResults } from './groups.js'
-import { describeDiff, type DiffEntry } from './reference-diff.js'
+import { describeDiff, isReferenceHeap, type DiffEntry } from './reference-diff.js'
 
 const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ')
 
@@ -39,7 +38,7 @@ export function toMarkdown(results: CaseResult[], diff: DiffEntry[], run?: RunRe
       const bad = g.counts.FAIL + g.counts.ERROR + g.counts.MISS
       return `${bad ? '❌' : '✅'} ${countsText(g.counts)}`
     })
-    out.push(`| ${h}${h === REFERENCE_HEAP ? ' (reference)' : ''} | ${row.map(cell).join(' | ')} |`)
+    out.push(`| ${h}${isReferenceHeap(h) ? ' (reference)' : ''} | ${row.map(cell).join(' | ')} |`)
   }
   const failed = results.filter((r) => r.status === 'FAIL' || r.status === 'ERROR')
   if (failed.length) {

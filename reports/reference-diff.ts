@@ -8,6 +8,11 @@
 import { REFERENCE_HEAP } from '../core/protocol.js'
 import type { CaseResult, CheckRecord } from '../core/result.js'
 
+/** The reference heap, also when a self-test broke it on purpose ("dmaheap-reference+nozero"). */
+export function isReferenceHeap(heap: string): boolean {
+  return heap === REFERENCE_HEAP || heap.startsWith(`${REFERENCE_HEAP}+`)
+}
+
 export interface DiffEntry {
   target: string
   kernel: string
@@ -84,10 +89,10 @@ function diffCase(ref: CaseResult, r: CaseResult): DiffEntry[] {
 
 export function referenceDiff(results: CaseResult[]): DiffEntry[] {
   const refs = new Map<string, CaseResult>()
-  for (const r of results) if (r.heap === REFERENCE_HEAP) refs.set(`${r.target}\u0000${r.kernel}\u0000${r.id}`, r)
+  for (const r of results) if (isReferenceHeap(r.heap)) refs.set(`${r.target}\u0000${r.kernel}\u0000${r.id}`, r)
   const out: DiffEntry[] = []
   for (const r of results) {
-    if (r.heap === REFERENCE_HEAP) continue
+    if (isReferenceHeap(r.heap)) continue
     const ref = refs.get(`${r.target}\u0000${r.kernel}\u0000${r.id}`)
     if (ref) out.push(...diffCase(ref, r))
   }
