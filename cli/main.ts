@@ -90,8 +90,9 @@ withTargetOptions(
     .option('--memory-budget <size>', 'the most a destructive case may allocate (e.g. 256M)', parseSize)
     .option('--expect <file>', 'YAML stating what heaps must deliver (heaps: {name: {contiguous, align, capacity, largest, zeroed}}); a heap that does not fails')
     .option('--previous <dir>', 'a previous run\'s output folder: fail a heap whose capacity shrank since (same target and kernel)')
+    .option('--kselftest <binary>', 'also run the upstream dmabuf-heaps selftest (a static binary for the target) and report it beside the suites')
     .addOption(new Option('--reference-faults <faults>', 'break the reference heap on purpose (self-tests)').argParser(collect).hideHelp()),
-).action(async (o: TargetFlags & { suite?: string[]; heap?: string[]; output?: string; allowExhaustion?: boolean; memoryBudget?: bigint; referenceFaults?: string[]; expect?: string; previous?: string }) => {
+).action(async (o: TargetFlags & { suite?: string[]; heap?: string[]; output?: string; allowExhaustion?: boolean; memoryBudget?: bigint; referenceFaults?: string[]; expect?: string; previous?: string; kselftest?: string }) => {
   installInterruptHandler()
   await exitWith(() =>
     runCommand({
@@ -104,6 +105,7 @@ withTargetOptions(
       ...(o.allowExhaustion ? { allowExhaustion: true } : {}),
       ...(o.memoryBudget !== undefined ? { memoryBudget: o.memoryBudget } : {}),
       ...(o.referenceFaults ? { referenceFaults: o.referenceFaults } : {}),
+      ...(o.kselftest ? { kselftest: o.kselftest } : {}),
       qemu: qemuOptions(o),
     }),
   )

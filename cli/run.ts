@@ -18,6 +18,7 @@ import { createTapRoot } from '../reports/tap-root.js'
 import { heapsOf, type HeapUnderTest } from '../suites/heaps.js'
 import { resolveSuites } from '../suites/index.js'
 import { planOf, runSuites } from '../suites/run.js'
+import { readKselftestBinary, runKselftest } from '../suites/kselftest.js'
 import { resolveTarget } from '../targets/index.js'
 import type { QemuTargetOptions } from '../targets/qemu.js'
 import { formatError, makeOutputDir } from './output.js'
@@ -43,6 +44,8 @@ export interface RunOptions {
   expectationsSource?: string
   /** a previous run's output folder: its heap profiles, to catch lost capacity */
   previous?: string
+  /** the upstream dmabuf-heaps selftest binary to run on the target too */
+  kselftest?: string
 }
 
 function runSettings(opts: RunOptions, disposable: boolean): RunSettings {
@@ -104,6 +107,7 @@ export async function runCommand(opts: RunOptions): Promise<number> {
   const target = resolveTarget(opts.target, opts.qemu)
   const suites = resolveSuites(opts.suite)
   const previous = opts.previous === undefined ? undefined : readPreviousProfiles(opts.previous)
+  if (opts.kselftest) readKselftestBinary(opts.kselftest)
   const outputDir = makeOutputDir(opts.output, target.name)
   const started = new Date()
 
@@ -137,6 +141,20 @@ export async function runCommand(opts: RunOptions): Promise<number> {
     const outcome = await runSuites({ root, session, suites, heaps, settings, missingHeaps, onResult })
     if (Object.keys(outcome.profiles).length) await writeProfiles(outputDir, { target: target.name, kernel: release, profiles: outcome.profiles })
     const c = outcome.counts
+    if (opts.kselftest && !outcome.infra) {
+      const ks = await runKselftest(session.agent, session.info, opts.kselftest, outputDir)
+      await root.test('kselftest dmabuf-heaps', async (t) => {
+        t.comment(`exit status ${ks.exitStatus ?? 'none (a signal)'}; its output is in ${ks.logFile}`)
+        for (const r of ks.results) {
+          const name = `${r.id} ${r.heap}`
+          if (r.status === 'SKIP') t.pass(name, { skip: r.message ?? 'skipped' })
+          else if (r.status === 'PASS' || r.status === 'DONE') t.pass(name)
+          else t.fail(`${name}: ${r.status}: ${r.message ?? ''}`, { at: null, stack: '' } as object)
+          c[r.status]++
+          onResult(r)
+        }
+      })
+    }
     // What each kernel heap did differently from the reference heap, as TAP diagnostics.
     const diff = referenceDiff(recorded)
     root.comment(`differences from the reference heap: ${diff.length ? '' : 'none'}${diff.map((d) => `\n${describeDiff(d)}`).join('')}`)

@@ -51,6 +51,8 @@ static const struct {
 	{ "pagemap", op_pagemap },
 	{ "alloc_traced", op_alloc_traced },
 	{ "klog", op_klog },
+	{ "file_put", op_file_put },
+	{ "exec", op_exec },
 };
 
 static op_fn find_op(const char *name)

@@ -43,5 +43,7 @@ void op_bench(struct request *r);
 void op_pagemap(struct request *r);
 void op_alloc_traced(struct request *r);
 void op_klog(struct request *r);
+void op_file_put(struct request *r);
+void op_exec(struct request *r);
 
 #endif
