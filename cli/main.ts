@@ -15,6 +15,7 @@ import { loadDescription } from '../core/description-file.js'
 import { expectationsFileSchema } from '../core/heap-expectations.js'
 import { reportCommand } from './report.js'
 import { compareCommand } from './compare.js'
+import { parseCommand } from './parse.js'
 
 const collect = (v: string, prev: string[] = []) => [...prev, ...v.split(',').filter(Boolean)]
 
@@ -169,6 +170,25 @@ program
   .action(async (runs: string[], o: { gate?: boolean; expectations?: string; byKernel?: boolean; json?: boolean }) => {
     await exitWith(async () =>
       compareCommand({ runs, ...(o.gate ? { gate: true } : {}), ...(o.expectations ? { expectations: o.expectations } : {}), ...(o.byKernel ? { byKernel: true } : {}), ...(o.json ? { json: true } : {}) }),
+    )
+  })
+
+program
+  .command('parse')
+  .description('read a saved KTAP/TAP log (a kselftest\'s, the dmabuf-heaps selftest\'s old free text, ours) into the result model')
+  .argument('<file>', 'the log')
+  .option('--target <name>', 'the target the log came from', 'unknown')
+  .option('--kernel <release>', 'the kernel it ran on', 'unknown')
+  .option('--suite <name>', 'the suite its results are filed under when the log does not say', 'kselftest')
+  .option('--exit-status <n>', 'the program\'s exit status, when the log does not say', (v) => {
+    const n = Number(v)
+    if (!Number.isInteger(n) || n < 0 || n > 255) throw new InvalidArgumentError('expected an exit status 0..255')
+    return n
+  })
+  .option('-o, --output <dir>', 'write results.jsonl and every view there instead of JSON lines on stdout')
+  .action(async (file: string, o: { target: string; kernel: string; suite: string; exitStatus?: number; output?: string }) => {
+    await exitWith(async () =>
+      parseCommand({ file, target: o.target, kernel: o.kernel, suite: o.suite, ...(o.exitStatus !== undefined ? { exitStatus: o.exitStatus } : {}), ...(o.output ? { output: o.output } : {}) }),
     )
   })
 

@@ -43,6 +43,7 @@ function statusOf(t: TapTest): { status: CaseStatus; message?: string } {
       // our own results.ktap writes a case never run as "not ok ... # ERROR not run: ..."
       return /^not run\b/.test(t.reason ?? '') ? { status: 'MISS', message: t.reason! } : { status: 'ERROR', message: t.reason ?? 'error' }
     default:
+      if (t.ok && /^DONE\b/.test(t.reason ?? '')) return { status: 'DONE' } // our own KTAP's observed-only cases
       return t.ok ? { status: 'PASS' } : { status: 'FAIL', message: t.reason ?? (t.diagnostics.at(-1) || `not ok: ${t.name}`) }
   }
 }
@@ -136,8 +137,14 @@ export function kselftestResults(text: string, ctx: ParseContext): CaseResult[] 
     const last = text.trim().split('\n').slice(-3).join(' | ')
     results.push({ id: `${ctx.suite ?? 'kselftest'}.exit-status`, suite: ctx.suite ?? 'kselftest', heap: 'all', target: ctx.target, kernel: ctx.kernel, status: 'ERROR', message: `the program exited with ${exit === null ? 'a signal' : exit}: ${last}`, checks: [], durationMs: 0 })
   }
+  if (tap && !skipped && !results.length && !(exit !== undefined && exit !== 0)) {
+    // A header and no test point: the program stopped before its first test.
+    const why = log?.trailing.at(-1) ?? 'no diagnostic printed'
+    results.push({ id: `${ctx.suite ?? 'kselftest'}.no-result`, suite: ctx.suite ?? 'kselftest', heap: 'all', target: ctx.target, kernel: ctx.kernel, status: 'ERROR', message: `no test point was printed (${why})${exit === undefined ? '; its exit status is not known' : ''}`, checks: [], durationMs: 0 })
+  }
   if (skipped && !results.length) {
-    results.push({ id: `${ctx.suite ?? 'kselftest'}.all`, suite: ctx.suite ?? 'kselftest', heap: 'all', target: ctx.target, kernel: ctx.kernel, status: 'SKIP', message: text.trim().split('\n').slice(-2).join(' | ') || 'KSFT_SKIP', checks: [], durationMs: 0 })
+    const why = log?.trailing.at(-1) ?? text.trim().split('\n').at(-1)
+    results.push({ id: `${ctx.suite ?? 'kselftest'}.all`, suite: ctx.suite ?? 'kselftest', heap: 'all', target: ctx.target, kernel: ctx.kernel, status: 'SKIP', message: `the program skipped (KSFT_SKIP): ${why || 'no reason printed'}`, checks: [], durationMs: 0 })
   }
   return results
 }

@@ -3,7 +3,7 @@
  * suite on a heap, its cases nested 2 spaces deeper. SKIP and MISS carry
  * their reason in the directive; a MISS is "not ok ... # ERROR" (the run
  * broke, so nothing about the heap is known); observed-only cases (DONE)
- * pass with their observations as diagnostics just before the result line.
+ * are "ok ... # DONE" with their observations as diagnostics just before.
  */
 import type { CaseResult } from '../core/result.js'
 import type { DiffEntry } from './reference-diff.js'
@@ -16,8 +16,10 @@ const clean = (s: string) => s.replace(/#/g, '').replace(/\s+/g, ' ').trim()
 function resultLine(n: number, name: string, r: CaseResult): string {
   switch (r.status) {
     case 'PASS':
-    case 'DONE':
       return `ok ${n} ${name}`
+    case 'DONE':
+      // Not a KTAP directive: consumers read it as ok; `dmaheap parse` reads DONE back.
+      return `ok ${n} ${name} # DONE observed only, no verdict`
     case 'SKIP':
       return `ok ${n} ${name} # SKIP ${clean(r.message ?? '')}`
     case 'MISS':
