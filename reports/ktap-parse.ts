@@ -123,6 +123,8 @@ export function parseTap(text: string): TapLog {
       } else at(depth).plan = Number(plan[1])
       continue
     }
+    // "# Subtest: name" heads a subtest; the parent's result line names it again.
+    if (/^#\s*Subtest:/.test(line)) continue
     if (line.startsWith('#')) {
       at(depth).diags.push(line.replace(/^#\s?/, ''))
       continue
