@@ -57,13 +57,16 @@ function failures(results: CaseResult[]): string {
   if (!bad.length) return '<p id="no-failures">No case failed.</p>'
   return bad
     .map((r) => {
-      const checks = r.checks
-        .map((c) => `<tr class="${c.pass ? '' : 'cell-bad'}"><td>${c.pass ? '✓' : '✗'}</td><td>${esc(c.label)}</td><td><code>${esc(c.expected)}</code></td><td><code>${esc(c.observed)}</code></td></tr>`)
-        .join('')
+      // The failed checks up front; the ones that passed folded away (a case can make hundreds).
+      const row = (c: CaseResult['checks'][number]) =>
+        `<tr class="${c.pass ? '' : 'cell-bad'}"><td>${c.pass ? '✓' : '✗'}</td><td>${esc(c.label)}</td><td><code>${esc(c.expected)}</code></td><td><code>${esc(c.observed)}</code></td></tr>`
+      const checks = r.checks.filter((c) => !c.pass).map(row).join('')
+      const passed = r.checks.filter((c) => c.pass)
       return `<section class="failure" data-case="${esc(r.id)}" data-heap="${esc(r.heap)}">
 <h3><code>${esc(r.id)}</code> on ${esc(r.heap)} — <span class="s-${r.status}">${r.status}</span></h3>
 <p class="message">${esc(r.message ?? '')}</p>
-${checks ? `<table><thead><tr><th></th><th>check</th><th>expected</th><th>observed</th></tr></thead><tbody>${checks}</tbody></table>` : ''}
+${checks ? `<table class="failed-checks"><thead><tr><th></th><th>check</th><th>expected</th><th>observed</th></tr></thead><tbody>${checks}</tbody></table>` : ''}
+${passed.length ? `<details><summary>${passed.length} check${passed.length > 1 ? 's' : ''} passed</summary><table><tbody>${passed.map(row).join('')}</tbody></table></details>` : ''}
 ${r.kernelLog ? `<p>kernel log during the case:</p><pre class="kernel-log">${esc(r.kernelLog)}</pre>` : ''}
 </section>`
     })

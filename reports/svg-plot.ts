@@ -26,10 +26,10 @@ const COLOURS = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#8c564b
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;')
 
 export function svgPlot(p: PlotSpec): string {
-  const W = 560
+  const W = 600
   const H = 300
   const L = 70
-  const R = 130
+  const R = 170
   const T = 30
   const B = 45
   const pts = p.series.flatMap((s) => s.points)
