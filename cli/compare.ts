@@ -1,7 +1,7 @@
 /**
  * `dmaheap compare OLD... NEW`: how each case moved from earlier runs to a
  * new one. With --gate, exit 1 only on a regression no known failure in
- * --expectations explains; without it, exit 0 whatever moved. Stale
+ * --known-failures explains; without it, exit 0 whatever moved. Stale
  * expectation entries are listed either way.
  */
 import { ExitCode, UsageError } from '../core/errors.js'

@@ -164,12 +164,12 @@ program
   .description('classify each case between earlier runs and a new one: regression, fixed, unstable, persistent failure, new, missing')
   .argument('<runs...>', 'output folders or results.jsonl files: one or more old runs, then the new run')
   .option('--gate', 'exit 1 when a case regressed (and no known failure explains it)')
-  .option('--expectations <file>', 'YAML file of known failures (case, heaps, targets, kernel range, reason, link)')
+  .option('--known-failures <file>', 'YAML file of known failures (case, heaps, targets, kernel range, reason, link)')
   .option('--by-kernel', 'also key cases on the kernel release (several kernels in one comparison)')
   .option('--json', 'print the comparison as JSON')
-  .action(async (runs: string[], o: { gate?: boolean; expectations?: string; byKernel?: boolean; json?: boolean }) => {
+  .action(async (runs: string[], o: { gate?: boolean; knownFailures?: string; byKernel?: boolean; json?: boolean }) => {
     await exitWith(async () =>
-      compareCommand({ runs, ...(o.gate ? { gate: true } : {}), ...(o.expectations ? { expectations: o.expectations } : {}), ...(o.byKernel ? { byKernel: true } : {}), ...(o.json ? { json: true } : {}) }),
+      compareCommand({ runs, ...(o.gate ? { gate: true } : {}), ...(o.knownFailures ? { expectations: o.knownFailures } : {}), ...(o.byKernel ? { byKernel: true } : {}), ...(o.json ? { json: true } : {}) }),
     )
   })
 

@@ -33,12 +33,12 @@ export const knownFailureSchema = z.strictObject({
   link: z.string().url('a URL to the report or the patch').optional(),
 })
 
-export const expectationsFileSchema = z.strictObject({ 'known-failures': z.array(knownFailureSchema) })
+export const knownFailuresFileSchema = z.strictObject({ 'known-failures': z.array(knownFailureSchema) })
 
 export type KnownFailure = z.output<typeof knownFailureSchema>
 
 export function loadKnownFailures(file: string): KnownFailure[] {
-  return loadDescription(file, expectationsFileSchema)['known-failures']
+  return loadDescription(file, knownFailuresFileSchema)['known-failures']
 }
 
 function globRegex(glob: string): RegExp {

@@ -99,7 +99,11 @@ export function referenceDiff(results: CaseResult[]): DiffEntry[] {
   return out
 }
 
-const show = (v: unknown) => (v === undefined ? 'nothing' : typeof v === 'string' ? v : JSON.stringify(v))
+/** A value for one line: measured profiles (objects) are cut; reference-diff.json keeps them whole. */
+const show = (v: unknown) => {
+  const s = v === undefined ? 'nothing' : typeof v === 'string' ? v : JSON.stringify(v)
+  return s.length > 120 ? `${s.slice(0, 117)}...` : s
+}
 
 /** One line per difference, for TAP diagnostics, Markdown and the console. */
 export function describeDiff(d: DiffEntry): string {

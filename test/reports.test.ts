@@ -190,12 +190,12 @@ t.test('known failures: the gate passes on explained regressions, stale entries 
     reason: fixed long ago
 `,
   )
-  const r = await dmaheap(['compare', clean, broken, '--gate', '--expectations', file])
+  const r = await dmaheap(['compare', clean, broken, '--gate', '--known-failures', file])
   t.equal(r.exitCode, 0, `every regression is known: the gate passes (${r.stdout.slice(0, 500)})`)
   t.match(r.stdout, /zeroing\.page on dmaheap-reference\+nozero .*\[known: the nozero fault profile leaves buffers dirty on purpose https:\/\/example\.org\/nozero\]/)
   t.match(r.stdout, /stale expectations[^\n]*\n {2}import\.\* on system: fixed long ago/, 'the entry that matches nothing is stale')
   writeFileSync(file, 'known-failures:\n  - case: zeroing.page\n    kernel: "6.x"\n    reason: r\n')
-  const bad = await dmaheap(['compare', clean, broken, '--expectations', file])
+  const bad = await dmaheap(['compare', clean, broken, '--known-failures', file])
   t.equal(bad.exitCode, 2)
   t.match(bad.stderr, /^dmaheap: error: .*known\.yaml: known-failures\.0\.kernel: "6\.x" is not a version comparator/m)
   t.equal(bad.stderr.trim().split('\n').length, 1, 'one line')
