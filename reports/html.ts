@@ -28,7 +28,7 @@ th{background:#f4f4f4}.cell-ok{background:#e8f5e9}.cell-bad{background:#ffebee}.
 .s-PASS{color:#2e7d32}.s-FAIL,.s-ERROR{color:#c62828;font-weight:bold}.s-MISS{color:#ef6c00;font-weight:bold}.s-SKIP{color:#777}.s-DONE{color:#1565c0}
 .failure{border:1px solid #e57373;border-left:6px solid #c62828;padding:8px 12px;margin:10px 0;background:#fffafa}
 pre{background:#222;color:#eee;padding:8px;overflow:auto;font-size:12px;max-height:320px}
-code{font-family:ui-monospace,monospace}.muted{color:#666}svg.plot{font:11px sans-serif;margin:8px 16px 8px 0}
+code{font-family:ui-monospace,monospace;overflow-wrap:anywhere}td{overflow-wrap:anywhere}#reference-diff,#observed{table-layout:fixed;width:100%}.muted{color:#666}svg.plot{font:11px sans-serif;margin:8px 16px 8px 0}
 `
 
 function statusCell(r: CaseResult): string {
@@ -79,16 +79,24 @@ function missing(results: CaseResult[]): string {
   return `<h2 id="not-run">Not run (${miss.length})</h2><p>${esc(miss[0]!.message ?? '')}</p><p class="muted">${miss.map((r) => `${esc(r.id)} on ${esc(r.heap)}`).join(', ')}</p>`
 }
 
+/** A value in a cell: a long one (a measured profile) shows its start and opens to the whole. */
+function value(v: unknown): string {
+  const text = typeof v === 'string' ? v : v === undefined ? 'nothing' : JSON.stringify(v)
+  if (text.length <= 160) return `<code>${esc(text)}</code>`
+  return `<details><summary><code>${esc(text.slice(0, 80))}…</code></summary><code>${esc(text)}</code></details>`
+}
+
 function diffTable(diff: DiffEntry[]): string {
   if (!diff.length) return '<p id="reference-diff">None: every kernel heap did what the reference heap did.</p>'
-  const rows = diff.map((d) => `<tr><td>${esc(d.heap)}</td><td><code>${esc(d.id)}</code></td><td>${esc(d.kind)}</td><td>${esc(d.label)}</td><td><code>${esc(d.observed)}</code></td><td><code>${esc(d.reference)}</code></td></tr>`)
-  return `<table id="reference-diff"><thead><tr><th>heap</th><th>case</th><th>what</th><th>label</th><th>this heap</th><th>reference heap</th></tr></thead><tbody>${rows.join('')}</tbody></table>`
+  const rows = diff.map((d) => `<tr><td>${esc(d.heap)}</td><td><code>${esc(d.id)}</code></td><td>${esc(d.kind)}</td><td>${esc(d.label)}</td><td>${value(d.observed)}</td><td>${value(d.reference)}</td></tr>`)
+  const cols = [12, 18, 9, 21, 20, 20].map((w) => `<col style="width:${w}%">`).join('')
+  return `<table id="reference-diff"><colgroup>${cols}</colgroup><thead><tr><th>heap</th><th>case</th><th>what</th><th>label</th><th>this heap</th><th>reference heap</th></tr></thead><tbody>${rows.join('')}</tbody></table>`
 }
 
 function observedOnly(results: CaseResult[]): string {
   const done = results.filter((r) => r.status === 'DONE')
   if (!done.length) return ''
-  const rows = done.flatMap((r) => Object.entries(r.observations ?? {}).map(([k, v]) => `<tr><td><code>${esc(r.id)}</code></td><td>${esc(r.heap)}</td><td>${esc(k)}</td><td><code>${esc(v)}</code></td></tr>`))
+  const rows = done.flatMap((r) => Object.entries(r.observations ?? {}).map(([k, v]) => `<tr><td><code>${esc(r.id)}</code></td><td>${esc(r.heap)}</td><td>${esc(k)}</td><td>${value(v)}</td></tr>`))
   return `<h2>Observed only (no verdict: differs across kernel versions)</h2><table id="observed"><thead><tr><th>case</th><th>heap</th><th>observation</th><th>value</th></tr></thead><tbody>${rows.join('')}</tbody></table>`
 }
 

@@ -122,6 +122,7 @@ t.test('report.html in headless Chromium: renders, matrix counts, failure detail
   t.ok(await page.locator('#reference-diff tr', { hasText: 'mmap.private' }).first().isVisible(), 'the reference diff lists MAP_PRIVATE')
   await page.click('#matrix td[data-suite="alloc"][data-heap="system"] a')
   t.ok(await page.locator('#g-alloc-system table').isVisible(), 'a matrix cell opens its cases')
+  t.ok(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth), 'nothing runs off the page sideways')
   const png = join(mkdtempSync(join(tmpdir(), 'dmaheap-shot-')), 'report.png')
   await page.screenshot({ path: png, fullPage: true })
   const shot = readFileSync(png)
