@@ -124,7 +124,15 @@ export function isTap(text: string): boolean {
   return /^\s*(# )?(K?TAP version \d+|ok \d|not ok \d)/m.test(text)
 }
 
-export function kselftestResults(text: string, ctx: ParseContext): CaseResult[] {
+/** Our own KTAP names its target and kernel; a value given on the command line wins. */
+function withOrigin(text: string, ctx: ParseContext): ParseContext {
+  const m = /^# dmaheap: target (\S+), kernel (\S+)$/m.exec(text)
+  if (!m) return ctx
+  return { ...ctx, target: ctx.target === 'unknown' ? m[1]! : ctx.target, kernel: ctx.kernel === 'unknown' ? m[2]! : ctx.kernel }
+}
+
+export function kselftestResults(text: string, given: ParseContext): CaseResult[] {
+  const ctx = withOrigin(text, given)
   const tap = isTap(text)
   const log = tap ? parseTap(text) : undefined
   const results = log ? fromKtap(log, ctx) : fromFreeText(text, ctx)

@@ -42,6 +42,9 @@ function diagnostics(r: CaseResult): string[] {
 export function toKtap(results: CaseResult[], diff: DiffEntry[]): string {
   const groups = groupResults(results)
   const lines = ['KTAP version 1', `1..${groups.length}`]
+  // Where the results come from, so `dmaheap parse` can file them again.
+  const first = results[0]
+  if (first && results.every((r) => r.target === first.target && r.kernel === first.kernel)) lines.push(`# dmaheap: target ${first.target}, kernel ${first.kernel}`)
   groups.forEach((g, gi) => {
     const name = `${g.suite} on ${g.heap}`
     lines.push('  KTAP version 1', `  # Subtest: ${name}`, `  1..${g.results.length}`)

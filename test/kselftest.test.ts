@@ -44,9 +44,9 @@ t.test('the selftest runs on the target beside the suites and joins every view',
 t.test('results.ktap reads back into the same results', async (t) => {
   const r = await dmaheap(['parse', join(out, 'results.ktap')])
   t.equal(r.exitCode, 0)
-  const key = (x: CaseResult) => `${x.heap} ${x.id} ${x.status}`
+  const key = (x: CaseResult) => `${x.target} ${x.kernel} ${x.heap} ${x.id} ${x.status}`
   const back = r.stdout.split('\n').filter(Boolean).map((l) => key(JSON.parse(l) as CaseResult))
-  t.same(back, readResults(out).map(key), 'every case, heap and status, DONE included')
+  t.same(back, readResults(out).map(key), 'every case, heap, status (DONE included), target and kernel')
 })
 
 t.test('a selftest that is not a program is refused before anything boots', async (t) => {

@@ -72,7 +72,7 @@ t.test('kcidb.json: valid KCIDB v5.3, paths dmaheap.<case>.<heap>, DONE kept', a
 
 t.test('KTAP and Markdown views', async (t) => {
   const ktap = read(broken, 'results.ktap')
-  t.match(ktap, /^KTAP version 1\n1\.\.8\n {2}KTAP version 1\n {2}# Subtest: alloc on dmaheap-reference\+nozero\n {2}1\.\.36\n/, 'KTAP header, plan and 2-space nested subtests')
+  t.match(ktap, /^KTAP version 1\n1\.\.8\n# dmaheap: target qemu-x86_64, kernel 6\.12\.\S+\n {2}KTAP version 1\n {2}# Subtest: alloc on dmaheap-reference\+nozero\n {2}1\.\.36\n/, 'KTAP header, plan and 2-space nested subtests')
   t.match(ktap, /\n {2}# new buffers holding nonzero bytes[^\n]*\n( {2}#[^\n]*\n)* {2}not ok 1 zeroing\.page\n/, 'a failure with its diagnostic')
   t.match(ktap, /\n {2}ok \d+ invalid-flags\.fd_flags\.bit19 # SKIP /, 'a skip with its reason')
   t.match(ktap, /\nnot ok 7 zeroing on dmaheap-reference\+nozero\n/, 'a parent with a failed child fails')
