@@ -16,6 +16,9 @@ import type { InjectedFault } from '../suites/harness.js'
 import { SUITES } from '../suites/index.js'
 import { loadDescription } from '../core/description-file.js'
 import { expectationsFileSchema } from '../core/heap-expectations.js'
+import { reportCommand } from './report.js'
+import { compareCommand } from './compare.js'
+import { parseCommand } from './parse.js'
 
 const collect = (v: string, prev: string[] = []) => [...prev, ...v.split(',').filter(Boolean)]
 
@@ -101,9 +104,10 @@ withTargetOptions(
     .option('--expect <file>', 'YAML stating what heaps must deliver (heaps: {name: {contiguous, align, capacity, largest, zeroed}}); a heap that does not fails')
     .option('--previous <dir>', 'a previous run\'s output folder: fail a heap whose capacity shrank since (same target and kernel)')
     .option('--case-timeout <seconds>', 'end a case that takes longer as TIMEOUT and bring the target back (default 600)', seconds)
+    .option('--kselftest <binary>', 'also run the upstream dmabuf-heaps selftest (a static binary for the target) and report it beside the suites')
     .addOption(new Option('--reference-faults <faults>', 'break the reference heap on purpose (self-tests)').argParser(collect).hideHelp())
     .addOption(new Option('--inject <fault@case[@heap]>', 'provoke a kernel fault when a case starts (self-tests)').argParser(collectInjected).hideHelp()),
-).action(async (o: TargetFlags & { suite?: string[]; heap?: string[]; output?: string; allowExhaustion?: boolean; memoryBudget?: bigint; referenceFaults?: string[]; expect?: string; previous?: string; caseTimeout?: number; inject?: InjectedFault[] }) => {
+).action(async (o: TargetFlags & { suite?: string[]; heap?: string[]; output?: string; allowExhaustion?: boolean; memoryBudget?: bigint; referenceFaults?: string[]; expect?: string; previous?: string; caseTimeout?: number; inject?: InjectedFault[]; kselftest?: string }) => {
   installInterruptHandler()
   await exitWith(() =>
     runCommand({
@@ -118,6 +122,7 @@ withTargetOptions(
       ...(o.allowExhaustion ? { allowExhaustion: true } : {}),
       ...(o.memoryBudget !== undefined ? { memoryBudget: o.memoryBudget } : {}),
       ...(o.referenceFaults ? { referenceFaults: o.referenceFaults } : {}),
+      ...(o.kselftest ? { kselftest: o.kselftest } : {}),
       qemu: qemuOptions(o),
     }),
   )
@@ -160,6 +165,48 @@ withTargetOptions(
     }),
   )
 })
+
+program
+  .command('report')
+  .description('write the views of a run again (results.ktap, junit.xml, kcidb.json, summary.md, report.html) from its output folder')
+  .argument('<dir>', 'the run\'s output folder (with results.jsonl and run.json)')
+  .option('--bench <bench.json>', 'plot this benchmark in report.html (default: the folder\'s bench.json, if any)')
+  .action(async (dir: string, o: { bench?: string }) => {
+    await exitWith(async () => reportCommand({ dir, ...(o.bench ? { bench: o.bench } : {}) }))
+  })
+
+program
+  .command('compare')
+  .description('classify each case between earlier runs and a new one: regression, fixed, unstable, persistent failure, new, missing')
+  .argument('<runs...>', 'output folders or results.jsonl files: one or more old runs, then the new run')
+  .option('--gate', 'exit 1 when a case regressed (and no known failure explains it)')
+  .option('--known-failures <file>', 'YAML file of known failures (case, heaps, targets, kernel range, reason, link)')
+  .option('--by-kernel', 'also key cases on the kernel release (several kernels in one comparison)')
+  .option('--json', 'print the comparison as JSON')
+  .action(async (runs: string[], o: { gate?: boolean; knownFailures?: string; byKernel?: boolean; json?: boolean }) => {
+    await exitWith(async () =>
+      compareCommand({ runs, ...(o.gate ? { gate: true } : {}), ...(o.knownFailures ? { expectations: o.knownFailures } : {}), ...(o.byKernel ? { byKernel: true } : {}), ...(o.json ? { json: true } : {}) }),
+    )
+  })
+
+program
+  .command('parse')
+  .description('read a saved KTAP/TAP log (a kselftest\'s, the dmabuf-heaps selftest\'s old free text, ours) into the result model')
+  .argument('<file>', 'the log')
+  .option('--target <name>', 'the target the log came from', 'unknown')
+  .option('--kernel <release>', 'the kernel it ran on', 'unknown')
+  .option('--suite <name>', 'the suite its results are filed under when the log does not say', 'kselftest')
+  .option('--exit-status <n>', 'the program\'s exit status, when the log does not say', (v) => {
+    const n = Number(v)
+    if (!Number.isInteger(n) || n < 0 || n > 255) throw new InvalidArgumentError('expected an exit status 0..255')
+    return n
+  })
+  .option('-o, --output <dir>', 'write results.jsonl and every view there instead of JSON lines on stdout')
+  .action(async (file: string, o: { target: string; kernel: string; suite: string; exitStatus?: number; output?: string }) => {
+    await exitWith(async () =>
+      parseCommand({ file, target: o.target, kernel: o.kernel, suite: o.suite, ...(o.exitStatus !== undefined ? { exitStatus: o.exitStatus } : {}), ...(o.output ? { output: o.output } : {}) }),
+    )
+  })
 
 const kernel = program.command('kernel').description('build kernels the QEMU target can boot')
 kernel

@@ -1,26 +1,30 @@
 /**
  * `dmaheap run`: start the target once, run the suites on every heap (the
  * reference heap included), print TAP on stdout and keep everything in the
- * run's output folder: results.jsonl, results.tap, run.json, console.log.
+ * run's output folder: results.jsonl, results.tap, run.json, console.log,
+ * and the views of them (reports/views.ts).
  */
 import { createWriteStream } from 'node:fs'
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { ExitCode, InfraError, UsageError } from '../core/errors.js'
 import { REFERENCE_HEAP } from '../core/protocol.js'
-import type { RunSummary } from '../core/result.js'
+import type { CaseResult, RunSummary } from '../core/result.js'
 import type { InjectedFault, RunSettings } from '../suites/harness.js'
 import type { TargetSession } from '../core/target.js'
+import { describeDiff, referenceDiff } from '../reports/reference-diff.js'
 import { ResultsFile } from '../reports/results-file.js'
 import { createTapRoot } from '../reports/tap-root.js'
 import { heapsOf, type HeapUnderTest } from '../suites/heaps.js'
 import { resolveSuites } from '../suites/index.js'
-import { runSuites } from '../suites/run.js'
+import { planOf, runSuites } from '../suites/run.js'
+import { readKselftestBinary, runKselftest } from '../suites/kselftest.js'
 import { resolveTarget } from '../targets/index.js'
 import type { QemuTargetOptions } from '../targets/qemu.js'
-import { makeOutputDir } from './output.js'
+import { formatError, makeOutputDir } from './output.js'
 import type { HeapExpectations } from '../core/heap-expectations.js'
 import { comparableProfiles, readPreviousProfiles, writeProfiles } from '../suites/previous-profiles.js'
+import { writeViews } from '../reports/views.js'
 
 export interface RunOptions {
   target: string
@@ -44,6 +48,8 @@ export interface RunOptions {
   caseTimeoutMs?: number
   /** faults to provoke in given cases (the harness's reliability tests) */
   inject?: InjectedFault[]
+  /** the upstream dmabuf-heaps selftest binary to run on the target too */
+  kselftest?: string
 }
 
 function runSettings(opts: RunOptions, disposable: boolean): RunSettings {
@@ -107,6 +113,7 @@ export async function runCommand(opts: RunOptions): Promise<number> {
   const target = resolveTarget(opts.target, opts.qemu)
   const suites = resolveSuites(opts.suite)
   const previous = opts.previous === undefined ? undefined : readPreviousProfiles(opts.previous)
+  if (opts.kselftest) readKselftestBinary(opts.kselftest)
   const outputDir = makeOutputDir(opts.output, target.name)
   const started = new Date()
 
@@ -132,6 +139,11 @@ export async function runCommand(opts: RunOptions): Promise<number> {
     }
     // A heap the expectations name must exist, unless --heap narrowed the run.
     const missingHeaps = opts.heap?.length ? [] : Object.keys(opts.expectations ?? {}).filter((n) => !heaps.some((h) => h.name === n))
+    const recorded: CaseResult[] = []
+    const onResult = (r: CaseResult) => {
+      results.append(r)
+      recorded.push(r)
+    }
     // A target that breaks mid-run (kernel crash, hang, agent or QEMU
     // killed) is started again and the run goes on with the next case.
     const recover = async () => {
@@ -140,10 +152,27 @@ export async function runCommand(opts: RunOptions): Promise<number> {
       activeSession = next
       return next
     }
-    const outcome = await runSuites({ root, session, suites, heaps, settings, missingHeaps, recover, onResult: (r) => results.append(r) })
+    const outcome = await runSuites({ root, session, suites, heaps, settings, missingHeaps, recover, onResult })
     activeSession = outcome.session
     if (Object.keys(outcome.profiles).length) await writeProfiles(outputDir, { target: target.name, kernel: release, profiles: outcome.profiles })
     const c = outcome.counts
+    if (opts.kselftest && !outcome.infra) {
+      const ks = await runKselftest(outcome.session.agent, outcome.session.info, opts.kselftest, outputDir)
+      await root.test('kselftest dmabuf-heaps', async (t) => {
+        t.comment(`exit status ${ks.exitStatus ?? 'none (a signal)'}; its output is in ${ks.logFile}`)
+        for (const r of ks.results) {
+          const name = `${r.id} ${r.heap}`
+          if (r.status === 'SKIP') t.pass(name, { skip: r.message ?? 'skipped' })
+          else if (r.status === 'PASS' || r.status === 'DONE') t.pass(name)
+          else t.fail(`${name}: ${r.status}: ${r.message ?? ''}`, { at: null, stack: '' } as object)
+          c[r.status]++
+          onResult(r)
+        }
+      })
+    }
+    // What each kernel heap did differently from the reference heap, as TAP diagnostics.
+    const diff = referenceDiff(recorded)
+    root.comment(`differences from the reference heap: ${diff.length ? '' : 'none'}${diff.map((d) => `\n${describeDiff(d)}`).join('')}`)
     if (outcome.infra) {
       const tail = outcome.session.consoleTail(20)
       root.comment(`console tail:\n${tail}`)
@@ -169,11 +198,18 @@ export async function runCommand(opts: RunOptions): Promise<number> {
           finished: new Date().toISOString(),
           artifacts: session.artifacts,
           summary,
+          plan: planOf(suites, heaps),
         },
         null,
         2,
       ) + '\n',
     )
+    try {
+      writeViews(outputDir)
+    } catch (e) {
+      log(`the reports could not be written: ${formatError(e)}`)
+      return ExitCode.infrastructure
+    }
     log(`${c.PASS} pass, ${c.FAIL} fail, ${c.SKIP} skip, ${c.DONE} observed, ${c.ERROR} error; outputs saved to ${outputDir}`)
     if (outcome.infra) {
       log(`error: ${outcome.infra.message} (the console log is in ${outputDir})`)

@@ -71,6 +71,10 @@ export interface Requests {
   alloc_traced: Requests['alloc']
   klog: { match: string }
   provoke: { what: ProvokedFault }
+  /** writes base64 `data` (at most ~700 KiB a line) into the agent's private folder; `append` for the next chunk */
+  file_put: { name: string; data: string; append?: boolean }
+  /** runs a file put there, no arguments, stdin empty; killed after timeout_s */
+  exec: { name: string; timeout_s?: number }
 }
 
 export type BenchKind = 'alloc' | 'alloc_bare' | 'fault' | 'sync' | 'threads' | 'fill'
@@ -142,6 +146,9 @@ export interface Responses {
   vgem_open: { fd: number; path: string }
   prime_import: { handle: number }
   gem_close: {}
+  file_put: { path: string }
+  /** stdout and stderr capped at 512 KiB each; exit_status null when a signal ended it */
+  exec: { stdout: string; stderr: string; truncated: boolean; timed_out: boolean; exit_status: number | null; signal?: string; ms: number }
   bench: NsStats & {
     calls_per_s?: number
     fill_bytes_per_s?: number

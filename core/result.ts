@@ -1,11 +1,18 @@
+import type { TargetInfo } from './target.js'
+
 /**
  * The result model: one record per (case, heap) as it finishes. Statuses are
  * KCIDB's: PASS and FAIL are verdicts on the heap; ERROR means the harness or
  * the target broke (no verdict); SKIP says why the case did not run; DONE is
  * an observed-only case (behaviour that legitimately differs across kernel
- * versions, recorded and compared with the reference heap, never failed).
+ * versions, recorded and compared with the reference heap, never failed);
+ * MISS is a planned case that never ran because the run stopped early (the
+ * views compute it from run.json's plan; the suites never record it).
  */
-export type CaseStatus = 'PASS' | 'FAIL' | 'ERROR' | 'SKIP' | 'DONE'
+export type CaseStatus = 'PASS' | 'FAIL' | 'ERROR' | 'MISS' | 'SKIP' | 'DONE'
+
+/** KCIDB's priority order, highest first: a roll-up takes the first present. */
+export const STATUS_PRIORITY: readonly CaseStatus[] = ['FAIL', 'ERROR', 'MISS', 'PASS', 'DONE', 'SKIP']
 
 export interface CaseResult {
   /** stable case id, e.g. "alloc.size.4097" */
@@ -39,6 +46,27 @@ export interface RunSummary {
   infraError?: string
 }
 
+/** What a run set out to do, saved in run.json so cases never reached can be reported as MISS. */
+export interface RunPlan {
+  /** heaps in the order they ran (the reference heap first) */
+  heaps: string[]
+  /** every suite with its case ids, in order, as each heap runs them */
+  suites: Array<{ name: string; cases: string[] }>
+}
+
 export function emptyCounts(): Record<CaseStatus, number> {
-  return { PASS: 0, FAIL: 0, ERROR: 0, SKIP: 0, DONE: 0 }
+  return { PASS: 0, FAIL: 0, ERROR: 0, MISS: 0, SKIP: 0, DONE: 0 }
+}
+
+/** run.json: the run's facts next to results.jsonl; the views read both. */
+export interface RunRecord {
+  target: TargetInfo
+  suites: string[]
+  heaps: string[]
+  started: string
+  finished: string
+  artifacts: Record<string, string>
+  summary: RunSummary
+  /** absent in runs from before MISS was reported */
+  plan?: RunPlan
 }

@@ -17,6 +17,8 @@ packages=(
   qemu-system-arm        # boots arm64 kernels (qemu-system-aarch64)
   linux-source-6.12      # a kernel tree to build: `dmaheap kernel build --src debian`
   bc bison flex libelf-dev libssl-dev rsync  # what a kernel build needs
+  chromium               # the tests render report.html in headless Chromium
+  libxml2-utils          # xmllint: the tests validate junit.xml against the JUnit schema
 )
 
 missing=()

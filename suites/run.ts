@@ -8,7 +8,7 @@
 import type { Test } from 'tap'
 import type { Agent } from '../core/agent.js'
 import { InfraError } from '../core/errors.js'
-import { emptyCounts, type CaseResult, type CaseStatus } from '../core/result.js'
+import { emptyCounts, type CaseResult, type CaseStatus, type RunPlan } from '../core/result.js'
 import type { TargetSession } from '../core/target.js'
 import { runCase, type CaseDef, type CaseEnv, type HeapTraits, type RunSettings, type SuiteDef, type TargetTraits } from './harness.js'
 import type { HeapUnderTest } from './heaps.js'
@@ -117,6 +117,14 @@ function commentProfiles(root: Test, profiles: Record<string, HeapProfile>, heap
       const diffs = profileDifferences(p, ref)
       root.comment(`profile of ${h.name} vs the reference heap: ${diffs.length ? diffs.join('; ') : 'no difference in contiguity, alignment or zeroing'}`)
     }
+  }
+}
+
+/** Every case id each heap is meant to run, for run.json: cases never reached are MISS. */
+export function planOf(suites: SuiteDef[], heaps: HeapUnderTest[]): RunPlan {
+  return {
+    heaps: heaps.map((h) => h.name),
+    suites: suites.map((s) => ({ name: s.name, cases: [...s.cases.map((c) => c.id), `${s.name}.no-fd-leak`] })),
   }
 }
 

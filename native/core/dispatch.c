@@ -52,6 +52,8 @@ static const struct {
 	{ "alloc_traced", op_alloc_traced },
 	{ "klog", op_klog },
 	{ "provoke", op_provoke },
+	{ "file_put", op_file_put },
+	{ "exec", op_exec },
 };
 
 static op_fn find_op(const char *name)

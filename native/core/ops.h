@@ -44,5 +44,7 @@ void op_pagemap(struct request *r);
 void op_alloc_traced(struct request *r);
 void op_klog(struct request *r);
 void op_provoke(struct request *r);
+void op_file_put(struct request *r);
+void op_exec(struct request *r);
 
 #endif

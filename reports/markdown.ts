@@ -1,0 +1,58 @@
+/**
+ * summary.md for a CI job page ($GITHUB_STEP_SUMMARY, a GitLab artifact):
+ * the verdict, a heaps x suites table, each failure with what was expected
+ * and observed, the cases never run, and the differences from the reference
+ * heap.
+ */
+import type { CaseResult, CaseStatus, RunRecord } from '../core/result.js'
+import { countAll, groupResults } from './groups.js'
+import { describeDiff, isReferenceHeap, type DiffEntry } from './reference-diff.js'
+
+const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ')
+
+/** "36 pass, 1 fail" — only the statuses present. */
+export function countsText(c: Record<CaseStatus, number>): string {
+  const names: Array<[CaseStatus, string]> = [['PASS', 'pass'], ['FAIL', 'fail'], ['ERROR', 'error'], ['MISS', 'not run'], ['SKIP', 'skip'], ['DONE', 'observed']]
+  return names.filter(([s]) => c[s] > 0).map(([s, n]) => `${c[s]} ${n}`).join(', ') || 'no cases'
+}
+
+export function verdictOf(c: Record<CaseStatus, number>, infraError?: string): string {
+  if (infraError || c.ERROR || c.MISS) return 'INCOMPLETE'
+  return c.FAIL ? 'FAIL' : 'PASS'
+}
+
+export function toMarkdown(results: CaseResult[], diff: DiffEntry[], run?: RunRecord): string {
+  const c = countAll(results)
+  const target = run?.target.target ?? results[0]?.target ?? 'unknown target'
+  const kernel = run?.target.hello.release ?? results[0]?.kernel ?? 'unknown'
+  const out = [`# dmaheap: ${verdictOf(c, run?.summary.infraError)} on ${target}, Linux ${kernel}`, '', `${countsText(c)}.`, '']
+  if (run?.summary.infraError) out.push(`**The run stopped at an infrastructure error:** ${run.summary.infraError}`, '')
+  const groups = groupResults(results)
+  const heaps = [...new Set(groups.map((g) => g.heap))]
+  const suites = [...new Set(groups.map((g) => g.suite))]
+  out.push(`| heap | ${suites.join(' | ')} |`, `|---|${suites.map(() => '---|').join('')}`)
+  for (const h of heaps) {
+    const row = suites.map((s) => {
+      const g = groups.find((x) => x.heap === h && x.suite === s)
+      if (!g) return ''
+      const bad = g.counts.FAIL + g.counts.ERROR + g.counts.MISS
+      return `${bad ? '❌' : '✅'} ${countsText(g.counts)}`
+    })
+    out.push(`| ${h}${isReferenceHeap(h) ? ' (reference)' : ''} | ${row.map(cell).join(' | ')} |`)
+  }
+  const failed = results.filter((r) => r.status === 'FAIL' || r.status === 'ERROR')
+  if (failed.length) {
+    out.push('', '## Failures', '', '| case | heap | status | expected vs observed |', '|---|---|---|---|')
+    for (const r of failed) out.push(`| \`${r.id}\` | ${r.heap} | ${r.status} | ${cell(r.message ?? '')} |`)
+  }
+  const missed = results.filter((r) => r.status === 'MISS')
+  if (missed.length) {
+    const byHeap = new Map<string, number>()
+    for (const r of missed) byHeap.set(r.heap, (byHeap.get(r.heap) ?? 0) + 1)
+    out.push('', '## Not run', '', `${missed.length} planned cases never ran (${[...byHeap].map(([h, n]) => `${n} on ${h}`).join(', ')}): ${cell(missed[0]!.message ?? '')}`)
+  }
+  out.push('', '## Differences from the reference heap', '')
+  if (diff.length) for (const d of diff) out.push(`- ${describeDiff(d)}`)
+  else out.push('None: every kernel heap did what the reference heap did.')
+  return out.join('\n') + '\n'
+}
