@@ -5,7 +5,7 @@
  * and the views of them (reports/views.ts).
  */
 import { createWriteStream } from 'node:fs'
-import { writeFile } from 'node:fs/promises'
+import { rename, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { ExitCode, InfraError, UsageError } from '../core/errors.js'
 import { REFERENCE_HEAP } from '../core/protocol.js'
@@ -128,6 +128,8 @@ export async function runCommand(opts: RunOptions): Promise<number> {
     const tapFile = createWriteStream(join(outputDir, 'results.tap'))
     root.pipe(process.stdout)
     root.pipe(tapFile)
+    // A full disk stops results.tap, not the run: results.jsonl reports it.
+    tapFile.on('error', () => root.unpipe(tapFile))
     const ended = new Promise<void>((resolve) => root.on('end', () => resolve()))
 
     const settings = runSettings(opts, session.info.facts.disposable === true)
@@ -184,30 +186,36 @@ export async function runCommand(opts: RunOptions): Promise<number> {
       root.end()
     }
     await ended
-    await new Promise<void>((resolve) => tapFile.end(resolve))
+    await new Promise<void>((resolve) => (tapFile.writable ? tapFile.end(resolve) : resolve()))
+    results.close()
 
     const summary: RunSummary = { counts: c, ...(outcome.infra ? { infraError: outcome.infra.message } : {}) }
-    await writeFile(
-      join(outputDir, 'run.json'),
-      JSON.stringify(
-        {
-          target: session.info,
-          suites: suites.map((s) => s.name),
-          heaps: heaps.map((h) => h.name),
-          started: started.toISOString(),
-          finished: new Date().toISOString(),
-          artifacts: session.artifacts,
-          summary,
-          plan: planOf(suites, heaps),
-        },
-        null,
-        2,
-      ) + '\n',
-    )
     try {
+      // Written whole or not at all (a full disk leaves no half run.json).
+      await writeFile(
+        join(outputDir, 'run.json.partial'),
+        JSON.stringify(
+          {
+            target: session.info,
+            suites: suites.map((s) => s.name),
+            heaps: heaps.map((h) => h.name),
+            started: started.toISOString(),
+            finished: new Date().toISOString(),
+            artifacts: session.artifacts,
+            summary,
+            plan: planOf(suites, heaps),
+          },
+          null,
+          2,
+        ) + '\n',
+      )
+      await rename(join(outputDir, 'run.json.partial'), join(outputDir, 'run.json'))
       writeViews(outputDir)
     } catch (e) {
-      log(`the reports could not be written: ${formatError(e)}`)
+      await rm(join(outputDir, 'run.json.partial'), { force: true })
+      const why = outcome.infra ?? e
+      log(`${c.PASS} pass, ${c.FAIL} fail, ${c.SKIP} skip, ${c.DONE} observed, ${c.ERROR} error before it stopped; results.jsonl in ${outputDir} holds every complete result`)
+      console.error(formatError(why instanceof InfraError ? why : new InfraError(`the reports could not be written: ${(why as NodeJS.ErrnoException).code ?? String(why)}`, 'free space in the output folder or pass --output elsewhere')))
       return ExitCode.infrastructure
     }
     log(`${c.PASS} pass, ${c.FAIL} fail, ${c.SKIP} skip, ${c.DONE} observed, ${c.ERROR} error; outputs saved to ${outputDir}`)
