@@ -1,6 +1,6 @@
 /** The `dmaheap` command line. */
 import { Command, InvalidArgumentError, Option } from 'commander'
-import { ExitCode } from '../core/errors.js'
+import { ExitCode, UsageError } from '../core/errors.js'
 import type { AccelChoice } from '../runners/qemu.js'
 import { DEFAULT_TARGET, TARGET_NAMES } from '../targets/index.js'
 import type { QemuTargetOptions } from '../targets/qemu.js'
@@ -65,7 +65,14 @@ interface TargetFlags {
   bootTimeout: number
 }
 
+/** The QEMU flags, refused on a target that is not a QEMU guest rather than ignored. */
 function qemuOptions(o: TargetFlags): QemuTargetOptions {
+  if (!o.target.startsWith('qemu') || o.target === 'qemu-user-aarch64') {
+    const given = (['kernel', 'cma', 'cmdline'] as const).filter((k) => o[k] !== undefined)
+    if (given.length) {
+      throw new UsageError(`--${given[0]} applies to QEMU guests, not to --target ${o.target}`, `drop --${given[0]}, or run on --target qemu`)
+    }
+  }
   return {
     ...(o.kernel ? { kernel: o.kernel } : {}),
     ...(o.cmdline ? { cmdline: o.cmdline } : {}),
@@ -87,8 +94,8 @@ async function exitWith(work: () => Promise<number>): Promise<void> {
 
 const program = new Command('dmaheap')
   .description('Conformance tests for Linux dma-buf heaps (/dev/dma_heap/*)')
-  .showHelpAfterError('(run with --help for usage)')
-  .configureOutput({ outputError: (msg, write) => write(`dmaheap: ${msg}`) })
+  // One line, like every other error: the problem, then where the usage is.
+  .configureOutput({ outputError: (msg, write) => write(`dmaheap: ${msg.trim().replace(/\.$/, '')} (see dmaheap --help)\n`) })
   // Bad command-line input is exit 2, like every other bad input.
   .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : ExitCode.infrastructure))
 
@@ -153,8 +160,9 @@ withTargetOptions(
     .option('--gate', 'with --compare: exit 1 when a figure got slower'),
 ).action(async (o: TargetFlags & { heap?: string[]; output?: string; budgetMs: number; compare?: string; gate?: boolean }) => {
   installInterruptHandler()
-  await exitWith(() =>
-    benchCommand({
+  await exitWith(() => {
+    if (o.gate && !o.compare) throw new UsageError('--gate needs --compare: there is nothing to gate against', 'pass --compare OLD/bench.json with --gate')
+    return benchCommand({
       target: o.target,
       budgetMs: o.budgetMs,
       ...(o.heap ? { heap: o.heap } : {}),
@@ -162,8 +170,8 @@ withTargetOptions(
       ...(o.compare ? { compare: o.compare } : {}),
       ...(o.gate ? { gate: true } : {}),
       qemu: qemuOptions(o),
-    }),
-  )
+    })
+  })
 })
 
 program

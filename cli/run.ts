@@ -5,7 +5,7 @@
  * and the views of them (reports/views.ts).
  */
 import { createWriteStream } from 'node:fs'
-import { rename, rm, writeFile } from 'node:fs/promises'
+import { rename, rm, rmdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { ExitCode, InfraError, UsageError } from '../core/errors.js'
 import { REFERENCE_HEAP } from '../core/protocol.js'
@@ -97,6 +97,14 @@ export async function selectHeaps(session: TargetSession, wanted?: string[], ref
     throw new InfraError(`the target has a kernel heap named ${REFERENCE_HEAP}, the reference heap's reserved name`)
   }
   const heaps = heapsOf(listed, referenceFaults)
+  // Without kernel heaps a run would only test our own reference heap and
+  // look like a pass: that must be asked for.
+  if (!listed.length && !wanted?.length && !referenceFaults?.length) {
+    throw new UsageError(
+      `${session.info.target} has no /dev/dma_heap (Linux ${session.info.hello.release}: no dma-buf heaps, CONFIG_DMABUF_HEAPS)`,
+      `boot a kernel with heaps, or pass --heap ${REFERENCE_HEAP} to test the reference heap alone`,
+    )
+  }
   if (!wanted?.length) return heaps
   const unknown = wanted.filter((h) => !heaps.some((x) => x.name === h))
   if (unknown.length) {
@@ -117,10 +125,17 @@ export async function runCommand(opts: RunOptions): Promise<number> {
   const outputDir = makeOutputDir(opts.output, target.name)
   const started = new Date()
 
-  const session = await target.start({ outputDir, log })
+  const session = await target.start({ outputDir, log }).catch(async (e: unknown) => {
+    // Nothing ran: leave no empty folder that looks like a run (a boot log stays).
+    await rmdir(outputDir).catch(() => undefined)
+    throw e
+  })
   activeSession = session
   try {
-    const heaps = await selectHeaps(session, opts.heap, opts.referenceFaults)
+    const heaps = await selectHeaps(session, opts.heap, opts.referenceFaults).catch(async (e: unknown) => {
+      await rmdir(outputDir).catch(() => undefined) // still empty: no run happened
+      throw e
+    })
     log(`heaps: ${heaps.map((h) => h.name).join(', ')}; suites: ${suites.map((s) => s.name).join(', ')}; output: ${outputDir}`)
 
     const results = new ResultsFile(outputDir)

@@ -20,7 +20,7 @@ function checkFigures(t: Test, run: BenchRun, heaps: string[]) {
 
 t.test('bench on the reference heap through the addon', async (t) => {
   const out = tempOutput('bench-local')
-  const r = await dmaheap(['bench', '--target', 'local', '--budget-ms', '30', '--output', out])
+  const r = await dmaheap(['bench', '--target', 'local', '--heap', 'dmaheap-reference', '--budget-ms', '30', '--output', out])
   t.equal(r.exitCode, 0, r.stderr.slice(-1000))
   t.match(r.stdout, /^dmaheap-reference\talloc\t4 KiB\t/m, 'a table on stdout')
   checkFigures(t, JSON.parse(readFileSync(join(out, 'bench.json'), 'utf8')), ['dmaheap-reference'])

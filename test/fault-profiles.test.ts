@@ -7,7 +7,7 @@ import { dmaheap, readResults, tempOutput } from './helpers.js'
 
 t.test('the clean reference heap passes every suite', async (t) => {
   const out = tempOutput('clean')
-  const r = await dmaheap(['run', '--target', 'local', '--output', out])
+  const r = await dmaheap(['run', '--target', 'local', '--heap', 'dmaheap-reference', '--output', out])
   t.equal(r.exitCode, 0, `exit 0 (stderr: ${r.stderr.slice(-1500)})`)
   const results = readResults(out)
   t.same(results.filter((x) => x.status === 'FAIL' || x.status === 'ERROR'), [], 'no FAIL and no ERROR')

@@ -8,7 +8,7 @@ import { dmaheap, readResults, tempOutput } from './helpers.js'
 for (const target of ['qemu-user-aarch64', 'local']) {
   t.test(`alloc on the reference heap through ${target}`, async (t) => {
     const out = tempOutput(target)
-    const r = await dmaheap(['run', '--target', target, '--suite', 'alloc', '--output', out])
+    const r = await dmaheap(['run', '--target', target, '--suite', 'alloc', '--heap', 'dmaheap-reference', '--output', out])
     t.equal(r.exitCode, 0, `exit 0 (stderr: ${r.stderr.slice(-2000)})`)
     const results = readResults(out)
     t.ok(results.every((x) => x.heap === 'dmaheap-reference'), 'only the reference heap (no /dev/dma_heap here)')
