@@ -19,7 +19,7 @@ import { heapPresentCase } from './properties.js'
 import { parseBootAreas, parseIomem, type PhysRegion } from './physical-layout.js'
 
 /** How often a run brings a broken target back before it gives up. */
-const MAX_RECOVERIES = 3
+const MAX_RECOVERIES = 5
 
 export interface SuiteRunInput {
   root: Test
