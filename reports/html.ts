@@ -3,7 +3,8 @@
  * script, inline SVG; no request leaves the file) for a maintainer reviewing
  * a heap: the verdict, a heaps x suites matrix, each failure with expected
  * against observed and the kernel log lines, the cases never run, the
- * differences from the reference heap, the observed-only cases side by side,
+ * differences from the reference heap, each heap's property profile, the
+ * observed-only cases side by side,
  * the performance plots when a benchmark ran, and every case.
  */
 import type { BenchRun } from '../bench/heap-bench.js'
@@ -12,6 +13,7 @@ import { benchPlots } from './bench-plots.js'
 import { countAll, groupResults } from './groups.js'
 import { countsText, verdictOf } from './markdown.js'
 import { isReferenceHeap, type DiffEntry } from './reference-diff.js'
+import { buildProfiles, describeProfile } from '../suites/heap-profile.js'
 
 const esc = (v: unknown) =>
   (typeof v === 'string' ? v : v === undefined ? 'nothing' : JSON.stringify(v)).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;')
@@ -71,6 +73,15 @@ ${r.kernelLog ? `<p>kernel log during the case:</p><pre class="kernel-log">${esc
 </section>`
     })
     .join('\n')
+}
+
+/** Each heap's property profile (the properties suite), one row per heap, the reference heap first. */
+function profiles(results: CaseResult[], pageSize: number): string {
+  const built = buildProfiles(results, BigInt(pageSize))
+  const heaps = Object.keys(built)
+  if (!heaps.length) return ''
+  const rows = heaps.map((h) => `<tr data-heap="${esc(h)}"><th>${esc(h)}</th><td>${describeProfile(built[h]!).map((l) => esc(l)).join('<br>')}</td></tr>`)
+  return `<h2 id="profiles">Heap properties</h2><table id="profile-table"><tbody>${rows.join('')}</tbody></table>`
 }
 
 function missing(results: CaseResult[]): string {
@@ -136,6 +147,7 @@ ${failures(results)}
 ${missing(results)}
 <h2>Differences from the reference heap</h2>
 ${diffTable(diff)}
+${profiles(results, run?.target.hello.page_size ?? 4096)}
 ${observedOnly(results)}
 ${plots.length ? `<h2 id="performance">Performance (dmaheap bench${bench ? `, ${esc(bench.started)}` : ''})</h2>\n${plots.join('\n')}` : ''}
 <h2>Every case</h2>

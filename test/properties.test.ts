@@ -71,6 +71,7 @@ t.test('cma=64M: profiles of the CMA, system and reference heaps, judged against
   t.equal(profiles.profiles['dmaheap-reference']!.contiguity, 'never', 'the reference heap (shmem pages) never is')
   t.match(r.stdout, /# profile of reserved:\n#\s+contiguous: always/)
   t.match(r.stdout, /# profile of reserved vs the reference heap: contiguous: always vs never/)
+  t.match(readFileSync(join(out, 'report.html'), 'utf8'), /<tr data-heap="reserved"><th>reserved<\/th><td>contiguous: always<br>/, 'the HTML report shows the profile')
 
   // A capacity smaller than a previous run's: the previous profiles as they were, with twice the capacity.
   const previousDir = mkdtempSync(join(tmpdir(), 'dmaheap-previous-'))
