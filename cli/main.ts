@@ -19,6 +19,7 @@ import { expectationsFileSchema } from '../core/heap-expectations.js'
 import { reportCommand } from './report.js'
 import { compareCommand } from './compare.js'
 import { parseCommand } from './parse.js'
+import { farmCommand } from './farm.js'
 
 const collect = (v: string, prev: string[] = []) => [...prev, ...v.split(',').filter(Boolean)]
 
@@ -113,8 +114,34 @@ withTargetOptions(
     .option('--case-timeout <seconds>', 'end a case that takes longer as TIMEOUT and bring the target back (default 600)', seconds)
     .option('--kselftest <binary>', 'also run the upstream dmabuf-heaps selftest (a static binary for the target) and report it beside the suites')
     .addOption(new Option('--reference-faults <faults>', 'break the reference heap on purpose (self-tests)').argParser(collect).hideHelp())
-    .addOption(new Option('--inject <fault@case[@heap]>', 'provoke a kernel fault when a case starts (self-tests)').argParser(collectInjected).hideHelp()),
-).action(async (o: TargetFlags & { suite?: string[]; heap?: string[]; output?: string; allowExhaustion?: boolean; memoryBudget?: bigint; referenceFaults?: string[]; expect?: string; previous?: string; caseTimeout?: number; inject?: InjectedFault[]; kselftest?: string }) => {
+    .addOption(new Option('--inject <fault@case[@heap]>', 'provoke a kernel fault when a case starts (self-tests)').argParser(collectInjected).hideHelp())
+    .addOption(new Option('--board <name|file>', 'run on a board over SSH, described by this YAML file (or boards/NAME.yaml)').conflicts('farm'))
+    .option('--farm <file|dir>', 'run on every board of a farm (a YAML listing board files, or a folder of them), each in its own folder')
+    .option('--jobs <n>', 'farm: how many boards run at once', (v) => {
+      const n = Number(v)
+      if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a whole number of at least 1')
+      return n
+    }, 4)
+    .option('--known-hosts <file>', 'boards: check host keys against this known_hosts file (default ~/.ssh/known_hosts)')
+    .option('--accept-new-host-key', 'boards: accept a host key never seen before, and record it in known_hosts'),
+).action(async (o: TargetFlags & { suite?: string[]; heap?: string[]; output?: string; allowExhaustion?: boolean; memoryBudget?: bigint; referenceFaults?: string[]; expect?: string; previous?: string; caseTimeout?: number; inject?: InjectedFault[]; kselftest?: string; board?: string; farm?: string; jobs: number; knownHosts?: string; acceptNewHostKey?: boolean }) => {
+  if (o.farm) {
+    // Each board runs in its own `dmaheap run --board` process, with these flags.
+    const runArgs = [
+      ...(o.suite ? ['--suite', o.suite.join(',')] : []),
+      ...(o.heap ? ['--heap', o.heap.join(',')] : []),
+      ...(o.allowExhaustion ? ['--allow-exhaustion'] : []),
+      ...(o.memoryBudget !== undefined ? ['--memory-budget', String(o.memoryBudget)] : []),
+      ...(o.referenceFaults ? ['--reference-faults', o.referenceFaults.join(',')] : []),
+      ...(o.expect ? ['--expect', o.expect] : []),
+      ...(o.caseTimeout !== undefined ? ['--case-timeout', String(o.caseTimeout)] : []),
+      ...(o.kselftest ? ['--kselftest', o.kselftest] : []),
+      ...(o.knownHosts ? ['--known-hosts', o.knownHosts] : []),
+      ...(o.acceptNewHostKey ? ['--accept-new-host-key'] : []),
+    ]
+    await exitWith(() => farmCommand({ farm: o.farm!, jobs: o.jobs, output: o.output, runArgs }))
+    return
+  }
   installInterruptHandler()
   await exitWith(() =>
     runCommand({
@@ -122,6 +149,9 @@ withTargetOptions(
       ...(o.previous ? { previous: o.previous } : {}),
       ...(o.caseTimeout !== undefined ? { caseTimeoutMs: o.caseTimeout * 1000 } : {}),
       ...(o.inject ? { inject: o.inject } : {}),
+      ...(o.board ? { board: o.board } : {}),
+      ...(o.knownHosts ? { knownHosts: o.knownHosts } : {}),
+      ...(o.acceptNewHostKey ? { acceptNewHostKey: true } : {}),
       target: o.target,
       ...(o.suite ? { suite: o.suite } : {}),
       ...(o.heap ? { heap: o.heap } : {}),

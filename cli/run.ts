@@ -21,6 +21,8 @@ import { planOf, runSuites } from '../suites/run.js'
 import { readKselftestBinary, runKselftest } from '../suites/kselftest.js'
 import { resolveTarget } from '../targets/index.js'
 import type { QemuTargetOptions } from '../targets/qemu.js'
+import { loadBoard, resolveBoardFile } from '../targets/board.js'
+import { boardTarget } from '../targets/board-target.js'
 import { formatError, makeOutputDir } from './output.js'
 import type { HeapExpectations } from '../core/heap-expectations.js'
 import { comparableProfiles, readPreviousProfiles, writeProfiles } from '../suites/previous-profiles.js'
@@ -50,17 +52,25 @@ export interface RunOptions {
   inject?: InjectedFault[]
   /** the upstream dmabuf-heaps selftest binary to run on the target too */
   kselftest?: string
+  /** a board description (file, or NAME for boards/NAME.yaml): run there instead of --target */
+  board?: string
+  /** boards: the known_hosts file to check host keys against */
+  knownHosts?: string
+  /** boards: record a host key never seen before */
+  acceptNewHostKey?: boolean
 }
 
-function runSettings(opts: RunOptions, disposable: boolean): RunSettings {
-  const destructive = disposable || !!opts.allowExhaustion
+function runSettings(opts: RunOptions, disposable: boolean, boardAllows = false): RunSettings {
+  const destructive = disposable || !!opts.allowExhaustion || boardAllows
   return {
     destructive,
     destructiveReason: disposable
       ? 'the target is a disposable QEMU guest'
       : opts.allowExhaustion
         ? '--allow-exhaustion was given'
-        : 'destructive: can exhaust this machine\'s memory; pass --allow-exhaustion (bounded by --memory-budget)',
+        : boardAllows
+          ? 'the board description allows it (destructive: true)'
+          : 'destructive: can exhaust this machine\'s memory; pass --allow-exhaustion (bounded by --memory-budget)',
     ...(opts.memoryBudget !== undefined ? { memoryBudget: opts.memoryBudget } : {}),
     ...(opts.expectations ? { expectations: opts.expectations, expectationsSource: opts.expectationsSource ?? 'the expectations' } : {}),
     ...(opts.caseTimeoutMs !== undefined ? { caseTimeoutMs: opts.caseTimeoutMs } : {}),
@@ -71,6 +81,9 @@ function runSettings(opts: RunOptions, disposable: boolean): RunSettings {
 export const log = (m: string) => process.stderr.write(`dmaheap: ${m}\n`)
 
 let activeSession: TargetSession | undefined
+/** Aborted on Ctrl-C while a target starts, so it can undo what it began (a board's upload). */
+const startAbort = new AbortController()
+let pendingStart: Promise<unknown> | undefined
 
 /** The session Ctrl-C must stop (QEMU must not outlive us). */
 export function setActiveSession(s: TargetSession | undefined): void {
@@ -81,7 +94,8 @@ export function setActiveSession(s: TargetSession | undefined): void {
 export function installInterruptHandler(): void {
   const onSignal = () => {
     log('interrupted; stopping the target')
-    void (activeSession?.close() ?? Promise.resolve()).finally(() => process.exit(ExitCode.interrupted))
+    startAbort.abort()
+    void (activeSession?.close() ?? pendingStart?.catch(() => {}) ?? Promise.resolve()).finally(() => process.exit(ExitCode.interrupted))
   }
   process.once('SIGINT', onSignal)
   process.once('SIGTERM', onSignal)
@@ -118,18 +132,31 @@ export async function selectHeaps(session: TargetSession, wanted?: string[], ref
 
 export async function runCommand(opts: RunOptions): Promise<number> {
   // Every name the user gave is checked before anything boots.
-  const target = resolveTarget(opts.target, opts.qemu)
+  const board = opts.board ? loadBoard(resolveBoardFile(opts.board)) : undefined
+  if (board) {
+    opts = {
+      ...opts,
+      ...(board.heaps && !opts.expectations ? { expectations: board.heaps, expectationsSource: board.file } : {}),
+      ...(board.memoryBudget !== undefined && opts.memoryBudget === undefined ? { memoryBudget: board.memoryBudget } : {}),
+    }
+  }
+  const target = board
+    ? boardTarget(board, { knownHosts: opts.knownHosts, acceptNewHostKey: opts.acceptNewHostKey })
+    : resolveTarget(opts.target, opts.qemu)
   const suites = resolveSuites(opts.suite)
   const previous = opts.previous === undefined ? undefined : readPreviousProfiles(opts.previous)
   if (opts.kselftest) readKselftestBinary(opts.kselftest)
   const outputDir = makeOutputDir(opts.output, target.name)
   const started = new Date()
 
-  const session = await target.start({ outputDir, log }).catch(async (e: unknown) => {
+  const starting = target.start({ outputDir, log, signal: startAbort.signal })
+  pendingStart = starting
+  const session = await starting.catch(async (e: unknown) => {
     // Nothing ran: leave no empty folder that looks like a run (a boot log stays).
     await rmdir(outputDir).catch(() => undefined)
     throw e
   })
+  pendingStart = undefined
   activeSession = session
   try {
     const heaps = await selectHeaps(session, opts.heap, opts.referenceFaults).catch(async (e: unknown) => {
@@ -147,7 +174,7 @@ export async function runCommand(opts: RunOptions): Promise<number> {
     tapFile.on('error', () => root.unpipe(tapFile))
     const ended = new Promise<void>((resolve) => root.on('end', () => resolve()))
 
-    const settings = runSettings(opts, session.info.facts.disposable === true)
+    const settings = runSettings(opts, session.info.facts.disposable === true, session.info.facts.destructiveAllowed === true)
     const { release } = session.info.hello
     if (previous) {
       const comparable = comparableProfiles(previous, target.name, release)

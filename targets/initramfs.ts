@@ -112,3 +112,15 @@ export async function buildInitramfs(inputs: InitramfsInputs): Promise<string> {
   }
   return out
 }
+
+/**
+ * Packs a staged folder as a newc cpio archive, every entry in it (other
+ * guests than the harness's own, e.g. the SSH boards of the tests, are built
+ * this way). The host's busybox lists and packs it.
+ */
+export async function packCpio(stageDir: string, out: string): Promise<void> {
+  const { stdout } = await execa(BUSYBOX, ['find', '.'], { cwd: stageDir })
+  const tmp = `${out}.${process.pid}.tmp`
+  await execa(BUSYBOX, ['cpio', '-o', '-H', 'newc'], { cwd: stageDir, input: stdout + '\n', stdout: { file: tmp } })
+  await rename(tmp, out)
+}
