@@ -1,0 +1,262 @@
+// Boards over SSH, for real: two QEMU guests running Debian's dropbear play
+// the boards (test/support/ssh-board.ts). The harness connects with ssh2 or
+// the system ssh, checks host keys, uploads the agent over SFTP, runs
+// suites, and removes what it uploaded; a farm runs both boards at once.
+import t from 'tap'
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { execa } from 'execa'
+import { SUITES } from '../suites/index.js'
+import { dmaheap, readResults, tempOutput } from './helpers.js'
+import { bootBoard, freePort, makeBoardImage, onBoard, type Board, type BoardImage } from './support/ssh-board.js'
+
+let image: BoardImage
+let boards: Board[] = []
+const timings: Record<string, string> = {}
+
+t.before(async () => {
+  const t0 = Date.now()
+  image = await makeBoardImage()
+  timings['board image (keys, initramfs)'] = `${((Date.now() - t0) / 1000).toFixed(1)} s`
+  boards = await Promise.all([bootBoard(image, 'b1'), bootBoard(image, 'b2')])
+  for (const b of boards) timings[`${b.name} boot to SSH banner (TCG)`] = `${(b.bootMs / 1000).toFixed(1)} s`
+})
+
+t.teardown(async () => {
+  await Promise.all(boards.map((b) => b.stop()))
+  t.comment(`measured: ${Object.entries(timings).map(([k, v]) => `${k}: ${v}`).join('; ')}`)
+})
+
+const caseCount = (names: string[]) => SUITES.filter((s) => names.includes(s.name)).reduce((n, s) => n + s.cases.length + 1, 0)
+
+/** A board description file for one of the test boards. */
+function describeBoard(dir: string, board: Board, fields: Record<string, unknown> = {}, file = `${board.name}.yaml`): string {
+  mkdirSync(dir, { recursive: true })
+  const path = join(dir, file)
+  const base = { host: board.host, port: board.port, user: 'root', key: image.clientKey, hostKey: image.hostFingerprint }
+  const merged = { ...base, ...fields }
+  const lines = Object.entries(merged)
+    .filter(([, v]) => v !== undefined)
+    .map(([k, v]) => `${k}: ${JSON.stringify(v)}`)
+  writeFileSync(path, lines.join('\n') + '\n')
+  return path
+}
+
+/** What the board has under /tmp that the harness would have made. */
+async function leftovers(board: Board): Promise<string> {
+  const r = await onBoard(image, board, 'ls -d /tmp/dmaheap.* 2>/dev/null; true')
+  return r.stdout.trim()
+}
+
+/** "[127.0.0.1]:port ssh-ed25519 AAAA…": the board's key as known_hosts records it. */
+function knownHostsLine(board: Board, key = image.hostPublicKey): string {
+  return `[${board.host}]:${board.port} ${key}\n`
+}
+
+t.test('a board over ssh2: agent uploaded to a 0700 directory, suites pass, kernel log kept, upload removed', async (t) => {
+  const [b1] = boards
+  const dir = tempOutput('board')
+  const file = describeBoard(join(dir, '..', 'boards'), b1!, { heaps: { system: {} } })
+  const suites = ['alloc', 'zero-size', 'exhaustion']
+  const t0 = Date.now()
+  const run = dmaheap(['run', '--board', file, '--suite', suites.join(','), '--output', dir])
+  let finished = false
+  void run.then(() => (finished = true))
+  // While it runs: the private directory and the agent in it, as the board sees them.
+  let seen = ''
+  while (!seen && !finished) {
+    const r = await onBoard(image, b1!, 'for d in /tmp/dmaheap.*; do [ -d "$d" ] && stat -c "%a %U %n" "$d" "$d"/*; done; true')
+    if (/dmaheap-agent/.test(r.stdout)) seen = r.stdout
+    else await new Promise((r) => setTimeout(r, 250))
+  }
+  const r = await run
+  timings['one board, ssh2, alloc+zero-size+exhaustion'] = `${((Date.now() - t0) / 1000).toFixed(1)} s`
+  t.equal(r.exitCode, 0, `exit 0 (stderr: ${r.stderr.slice(-1500)})`)
+  t.match(seen, /^700 root \/tmp\/dmaheap\.\S+$/m, 'the upload directory is 0700 while the run goes on')
+  t.match(seen, /^700 root \/tmp\/dmaheap\.\S+\/dmaheap-agent$/m, 'the agent in it is 0700')
+  t.match(r.stdout, /^TAP version 14$/m)
+  t.match(r.stdout, /# board-b1, Linux 6\.12\.\S+ x86_64, page size 4096/, 'the TAP names the board and its kernel')
+
+  const results = readResults(dir)
+  const per = caseCount(suites)
+  for (const heap of ['system', 'dmaheap-reference']) {
+    const mine = results.filter((x) => x.heap === heap)
+    t.equal(mine.length, per, `${per} results for ${heap}`)
+    t.same(mine.filter((x) => x.status === 'FAIL' || x.status === 'ERROR').map((x) => x.id), [], `nothing failed on ${heap}`)
+    const ex = mine.find((x) => x.id === 'exhaustion.refuse-and-recover')
+    t.equal(ex?.status, 'SKIP', `exhaustion is off on a board (${heap})`)
+    t.match(ex?.message, /--allow-exhaustion/, 'the skip says how to allow it')
+  }
+  t.ok(results.every((x) => x.target === 'board-b1' && x.kernel.startsWith('6.12.')), 'results name the board and its kernel')
+
+  const runJson = JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8'))
+  t.match(runJson.target.facts, { board: 'b1', transport: 'ssh2', arch: 'x86_64', disposable: false, destructiveAllowed: false, remoteDir: /^\/tmp\/dmaheap\./ })
+  t.match(readFileSync(join(dir, 'kernel.log'), 'utf8'), /Linux version 6\.12/, "the board's kernel log is saved with the results")
+  t.match(readFileSync(join(dir, 'kernel.log'), 'utf8'), /dmaheap: begin alloc\./, 'and it holds the case markers')
+  t.match(r.stderr, /agent uploaded to \/tmp\/dmaheap\.\S+ in [\d.]+ s/)
+  const m = /connected in ([\d.]+) s, agent uploaded to \S+ in ([\d.]+) s/.exec(r.stderr)
+  if (m) timings['ssh2 connect / SFTP upload'] = `${m[1]} s / ${m[2]} s`
+  t.equal(await leftovers(b1!), '', 'nothing the harness made is left on the board')
+})
+
+t.test('destructive cases run on a board whose description allows them, bounded by its memoryBudget', async (t) => {
+  const [b1] = boards
+  const dir = tempOutput('board-destructive')
+  const file = describeBoard(join(dir, '..', 'boards'), b1!, { destructive: true, memoryBudget: '64MiB' })
+  const r = await dmaheap(['run', '--board', file, '--suite', 'exhaustion', '--heap', 'system', '--output', dir])
+  t.equal(r.exitCode, 0, `exit 0 (stderr: ${r.stderr.slice(-1500)})`)
+  const ex = readResults(dir).find((x) => x.id === 'exhaustion.refuse-and-recover')
+  t.equal(ex?.status, 'PASS', 'exhaustion ran and passed')
+  t.match(ex?.observations, { 'bounded by': /64 MiB/ }, 'bounded by the description\'s memoryBudget')
+  t.equal(await leftovers(b1!), '')
+})
+
+t.test('the system ssh transport, with a known_hosts file', async (t) => {
+  const [, b2] = boards
+  const dir = tempOutput('board-system')
+  const knownHosts = join(dir, '..', 'known_hosts')
+  writeFileSync(knownHosts, knownHostsLine(b2!))
+  const file = describeBoard(join(dir, '..', 'boards'), b2!, { transport: 'system', hostKey: undefined, knownHosts })
+  const r = await dmaheap(['run', '--board', file, '--suite', 'zero-size', '--output', dir])
+  t.equal(r.exitCode, 0, `exit 0 (stderr: ${r.stderr.slice(-1500)})`)
+  const results = readResults(dir)
+  t.equal(results.length, 2 * caseCount(['zero-size']), 'zero-size on both heaps')
+  t.ok(results.every((x) => x.status === 'PASS'), 'all pass')
+  t.match(JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8')).target.facts, { transport: 'ssh', disposable: false })
+  t.equal(await leftovers(b2!), '', 'the upload is removed')
+})
+
+t.test('host keys', async (t) => {
+  const [b1] = boards
+  const oneLine = (stderr: string) => stderr.split('\n').filter((l) => l.startsWith('dmaheap: error:'))
+
+  await t.test('an unknown key is refused, with its fingerprint; --accept-new-host-key records it', async (t) => {
+    for (const transport of ['ssh2', 'system']) {
+      const dir = tempOutput(`hostkey-unknown-${transport}`)
+      const knownHosts = join(dir, '..', 'known_hosts')
+      writeFileSync(knownHosts, '')
+      const file = describeBoard(join(dir, '..', 'boards'), b1!, { hostKey: undefined, transport })
+      const r = await dmaheap(['run', '--board', file, '--suite', 'zero-size', '--known-hosts', knownHosts, '--output', dir])
+      t.equal(r.exitCode, 2, `${transport}: exit 2`)
+      const fp = image.hostFingerprint.replace(/[+/]/g, (c) => `\\${c}`)
+      t.match(oneLine(r.stderr), [new RegExp(`^dmaheap: error: host key of 127\\.0\\.0\\.1:${b1!.port} is not known \\(${fp}\\) \\(check it and pass --accept-new-host-key to record it`)], `${transport}: one line naming the key and the fix`)
+      t.notOk(existsSync(join(dir, 'results.jsonl')), `${transport}: no results`)
+      t.equal(readFileSync(knownHosts, 'utf8'), '', `${transport}: nothing recorded without the flag`)
+
+      const accepted = await dmaheap(['run', '--board', file, '--suite', 'zero-size', '--known-hosts', knownHosts, '--accept-new-host-key', '--output', dir])
+      t.equal(accepted.exitCode, 0, `${transport}: accepted (stderr: ${accepted.stderr.slice(-800)})`)
+      t.match(readFileSync(knownHosts, 'utf8'), transport === 'ssh2' ? knownHostsLine(b1!) : /^\|1\|\S+ ssh-ed25519 /m, `${transport}: the key is recorded`)
+      const again = await dmaheap(['run', '--board', file, '--suite', 'zero-size', '--known-hosts', knownHosts, '--output', dir])
+      t.equal(again.exitCode, 0, `${transport}: known from then on`)
+    }
+    t.equal(await leftovers(b1!), '')
+  })
+
+  await t.test('a hashed known_hosts entry is recognised', async (t) => {
+    const dir = tempOutput('hostkey-hashed')
+    const knownHosts = join(dir, '..', 'known_hosts')
+    writeFileSync(knownHosts, knownHostsLine(b1!))
+    await execa('ssh-keygen', ['-H', '-f', knownHosts])
+    t.match(readFileSync(knownHosts, 'utf8'), /^\|1\|/, 'the file is hashed')
+    const file = describeBoard(join(dir, '..', 'boards'), b1!, { hostKey: undefined, knownHosts })
+    const r = await dmaheap(['run', '--board', file, '--suite', 'zero-size', '--output', dir])
+    t.equal(r.exitCode, 0, `exit 0 (stderr: ${r.stderr.slice(-800)})`)
+  })
+
+  await t.test('a changed key is refused loudly and never recorded', async (t) => {
+    const dir = tempOutput('hostkey-changed')
+    // A wrong pin.
+    const wrongPin = image.hostFingerprint.slice(0, -4) + (image.hostFingerprint.endsWith('AAAA') ? 'BBBB' : 'AAAA')
+    const pinned = describeBoard(join(dir, '..', 'boards'), b1!, { hostKey: wrongPin }, 'pinned.yaml')
+    const r = await dmaheap(['run', '--board', pinned, '--suite', 'zero-size', '--accept-new-host-key', '--output', dir])
+    t.equal(r.exitCode, 2)
+    t.match(oneLine(r.stderr), [/^dmaheap: error: HOST KEY OF 127\.0\.0\.1:\d+ HAS CHANGED: it presented SHA256:\S+, the board description \(hostKey\) expects SHA256:\S+; refusing to connect/], 'one loud line')
+    t.notOk(existsSync(join(dir, 'results.jsonl')))
+
+    // Another key recorded for the board in known_hosts.
+    const knownHosts = join(dir, '..', 'known_hosts')
+    const other = join(dir, '..', 'other_key')
+    await execa('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', other])
+    const otherLine = readFileSync(`${other}.pub`, 'utf8').split(' ').slice(0, 2).join(' ')
+    writeFileSync(knownHosts, knownHostsLine(b1!, otherLine))
+    const before = readFileSync(knownHosts, 'utf8')
+    const file = describeBoard(join(dir, '..', 'boards'), b1!, { hostKey: undefined, knownHosts })
+    const c = await dmaheap(['run', '--board', file, '--suite', 'zero-size', '--accept-new-host-key', '--output', dir])
+    t.equal(c.exitCode, 2)
+    t.match(oneLine(c.stderr), [new RegExp(`^dmaheap: error: HOST KEY OF 127\\.0\\.0\\.1:${b1!.port} HAS CHANGED: .*known_hosts:1 expects SHA256:`)], 'names the known_hosts line')
+    t.equal(readFileSync(knownHosts, 'utf8'), before, '--accept-new-host-key does not overwrite a changed key')
+    t.equal(await leftovers(b1!), '', 'nothing was uploaded')
+  })
+})
+
+t.test('a farm of two boards runs them at once, each in its own folder', async (t) => {
+  const out = tempOutput('farm')
+  const boardsDir = join(out, '..', 'farm')
+  for (const b of boards) describeBoard(boardsDir, b)
+  const t0 = Date.now()
+  const r = await dmaheap(['run', '--farm', boardsDir, '--jobs', '2', '--suite', 'alloc', '--output', out])
+  const wall = Date.now() - t0
+  timings['farm of two boards, alloc, in parallel'] = `${(wall / 1000).toFixed(1)} s`
+  t.equal(r.exitCode, 0, `exit 0 (stderr: ${r.stderr.slice(-1500)})`)
+  const farm = JSON.parse(readFileSync(join(out, 'farm.json'), 'utf8'))
+  t.equal(farm.exitCode, 0)
+  t.equal(farm.jobs, 2)
+  t.match(farm.boards, [
+    { board: 'b1', status: 'pass', exitCode: 0, counts: { FAIL: 0, ERROR: 0 } },
+    { board: 'b2', status: 'pass', exitCode: 0, counts: { FAIL: 0, ERROR: 0 } },
+  ])
+  for (const b of boards) {
+    const results = readResults(join(out, b.name))
+    t.equal(results.length, 2 * caseCount(['alloc']), `${b.name}: its own results`)
+    t.ok(results.every((x) => x.target === `board-${b.name}` && x.status === 'PASS'), `${b.name}: all pass, named for the board`)
+    t.ok(existsSync(join(out, b.name, 'results.tap')) && existsSync(join(out, b.name, 'kernel.log')), `${b.name}: TAP and kernel log in its folder`)
+    t.equal(await leftovers(b), '', `${b.name}: upload removed`)
+  }
+  // Both ran at once: the farm took less than the two boards one after the other.
+  const sum = farm.boards.reduce((n: number, b: { durationMs: number }) => n + b.durationMs, 0)
+  t.ok(farm.durationMs < sum * 0.8, `in parallel: farm ${farm.durationMs} ms < 0.8 x ${sum} ms`)
+  t.match(r.stderr, /\[b1\] PASS in/)
+  t.match(r.stderr, /\[b2\] PASS in/)
+})
+
+t.test('an unreachable board is an infrastructure error for that board only', async (t) => {
+  const out = tempOutput('farm-dead')
+  const farmFile = join(out, '..', 'farm.yaml')
+  const dir = join(out, '..', 'boards')
+  describeBoard(dir, boards[0]!)
+  const closed = await freePort()
+  describeBoard(dir, { ...boards[0]!, name: 'gone', port: closed })
+  writeFileSync(farmFile, 'boards:\n  - boards/b1.yaml\n  - boards/gone.yaml\n')
+  const r = await dmaheap(['run', '--farm', farmFile, '--suite', 'zero-size', '--output', out])
+  t.equal(r.exitCode, 2, 'exit 2: a board had an infrastructure error')
+  const farm = JSON.parse(readFileSync(join(out, 'farm.json'), 'utf8'))
+  t.match(farm.boards, [
+    { board: 'b1', status: 'pass', exitCode: 0 },
+    { board: 'gone', status: 'infra-error', exitCode: 2, error: new RegExp(`^cannot reach 127\\.0\\.0\\.1:${closed}: ECONNREFUSED`) },
+  ])
+  t.equal(farm.exitCode, 2)
+  t.ok(readResults(join(out, 'b1')).every((x) => x.status === 'PASS'), 'the reachable board ran')
+  t.notOk(existsSync(join(out, 'gone', 'results.jsonl')), 'the unreachable one has no results')
+})
+
+t.test('a bad board description is a one-line error naming the file and the field', async (t) => {
+  const dir = tempOutput('bad-yaml')
+  mkdirSync(dir, { recursive: true })
+  const bad = join(dir, 'bad.yaml')
+  writeFileSync(bad, 'host: 127.0.0.1\nport: twenty-two\n')
+  const r = await dmaheap(['run', '--board', bad])
+  t.equal(r.exitCode, 2)
+  t.match(r.stderr, new RegExp(`^dmaheap: error: ${bad.replace(/[.]/g, '\\.')}: port: expected number \\(correct the field and run again\\)$`, 'm'))
+  writeFileSync(bad, 'host: 127.0.0.1\nhostkey: SHA256:x\n')
+  const typo = await dmaheap(['run', '--board', bad])
+  t.match(typo.stderr, /^dmaheap: error: .*bad\.yaml: \(top level\): unknown field "hostkey"; check the spelling/m)
+  // In a farm, before any board starts.
+  const farmDir = join(dir, 'farm')
+  mkdirSync(farmDir)
+  describeBoard(farmDir, boards[0]!)
+  writeFileSync(join(farmDir, 'zz.yaml'), 'host: x\ndestructive: sometimes\n')
+  const f = await dmaheap(['run', '--farm', farmDir, '--output', join(dir, 'out')])
+  t.equal(f.exitCode, 2)
+  t.match(f.stderr, /^dmaheap: error: .*zz\.yaml: destructive: expected boolean/m)
+  t.notOk(existsSync(join(dir, 'out', 'b1')), 'no board started')
+})
