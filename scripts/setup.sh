@@ -19,6 +19,9 @@ packages=(
   bc bison flex libelf-dev libssl-dev rsync  # what a kernel build needs
   chromium               # the tests render report.html in headless Chromium
   libxml2-utils          # xmllint: the tests validate junit.xml against the JUnit schema
+  openssh-client         # ssh, ssh-keygen: the system ssh transport to boards, and the tests
+  dropbear-bin           # the SSH server of the test boards (QEMU guests)
+  openssh-sftp-server    # the test boards' SFTP server, which the agent is uploaded over
 )
 
 missing=()
