@@ -92,13 +92,19 @@ export function setActiveSession(s: TargetSession | undefined): void {
 
 /** Ctrl-C: stop the target (QEMU must not outlive us) and exit 130. */
 export function installInterruptHandler(): void {
+  let stopping = false
   const onSignal = () => {
+    if (stopping) return
+    stopping = true
     log('interrupted; stopping the target')
     startAbort.abort()
     void (activeSession?.close() ?? pendingStart?.catch(() => {}) ?? Promise.resolve()).finally(() => process.exit(ExitCode.interrupted))
   }
-  process.once('SIGINT', onSignal)
-  process.once('SIGTERM', onSignal)
+  // process.on, not once: a handler that removes itself leaves signal-exit
+  // (execa's cleanup) as the only listener, and it re-raises the signal,
+  // killing us before the target is stopped (a board's upload left behind).
+  process.on('SIGINT', onSignal)
+  process.on('SIGTERM', onSignal)
 }
 
 /**

@@ -30,6 +30,8 @@ export interface SshTarget {
 
 /** How often an exec request the server refused is tried, on a fresh channel. */
 const EXEC_ATTEMPTS = 4
+/** How long a remote command gets to exit after its stdin closes before its channel is closed. */
+const KILL_GRACE_MS = 3000
 
 function openSocket(t: SshTarget): Promise<Socket> {
   return new Promise((resolve, reject) => {
@@ -102,13 +104,23 @@ export async function connectSsh(t: SshTarget): Promise<RemoteShell> {
     })
   })
 
-  let lost: string | undefined
-  client.on('error', (e) => (lost = e.message))
-  client.on('close', () => (lost ??= 'connection closed'))
   const where = `${t.user}@${t.host}:${t.port}`
+  let lost: string | undefined
+  // ssh2 leaves a request on a dead connection unanswered: every operation
+  // races this, so a lost board fails it instead of hanging it.
+  let onLost: (e: InfraError) => void = () => {}
+  const whenLost = new Promise<never>((_, reject) => (onLost = reject))
+  whenLost.catch(() => {})
+  const lose = (why: string) => {
+    lost ??= why
+    onLost(new InfraError(`SSH connection to ${where} lost: ${lost}`))
+  }
+  client.on('error', (e) => lose(e.message))
+  client.on('close', () => lose('connection closed'))
   const check = () => {
     if (lost) throw new InfraError(`SSH connection to ${where} lost: ${lost}`)
   }
+  const guard = <T>(p: Promise<T>): Promise<T> => Promise.race([p, whenLost])
 
   const execOnce = (command: string) =>
     new Promise<import('ssh2').ClientChannel>((resolve, reject) => {
@@ -121,7 +133,7 @@ export async function connectSsh(t: SshTarget): Promise<RemoteShell> {
   const exec = async (command: string) => {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await execOnce(command)
+        return await guard(execOnce(command))
       } catch (e) {
         if (e instanceof InfraError) throw e
         const message = (e as Error).message
@@ -135,7 +147,7 @@ export async function connectSsh(t: SshTarget): Promise<RemoteShell> {
     description: `ssh2 to ${where}`,
     async run(command: string, timeoutMs = 60_000): Promise<CommandResult> {
       const ch = await exec(command)
-      return new Promise((resolve, reject) => {
+      return guard(new Promise((resolve, reject) => {
         let stdout = ''
         let stderr = ''
         let code: number | null = null
@@ -150,17 +162,17 @@ export async function connectSsh(t: SshTarget): Promise<RemoteShell> {
           clearTimeout(timer)
           resolve({ code, stdout, stderr })
         })
-      })
+      }))
     },
     async upload(local: string, remote: string, mode: number): Promise<void> {
       check()
-      const sftp = await new Promise<import('ssh2').SFTPWrapper>((resolve, reject) =>
+      const sftp = await guard(new Promise<import('ssh2').SFTPWrapper>((resolve, reject) =>
         client.sftp((err, s) => (err ? reject(new InfraError(`${where} offers no SFTP: ${err.message}`, 'install an SFTP server on the board (openssh-sftp-server), or use transport: system')) : resolve(s))),
-      )
+      ))
       try {
-        await new Promise<void>((resolve, reject) =>
+        await guard(new Promise<void>((resolve, reject) =>
           sftp.fastPut(local, remote, { mode }, (err) => (err ? reject(new InfraError(`uploading ${local} to ${where}:${remote} failed: ${err.message}`)) : resolve())),
-        )
+        ))
       } finally {
         sftp.end()
       }
@@ -175,7 +187,13 @@ export async function connectSsh(t: SshTarget): Promise<RemoteShell> {
           ch.on('exit', (code: number | null, signal?: string) => (why = signal ? `signal ${signal}` : `code ${code}`))
           ch.on('close', () => resolve(why))
         }),
-        kill: () => ch.close(),
+        // EOF first: the agent exits and the server closes the channel itself.
+        // Closing a channel the server still writes to made Dropbear 2022.83
+        // drop the whole connection (a failed assertion in common-channel.c).
+        kill: () => {
+          ch.end()
+          setTimeout(() => ch.close(), KILL_GRACE_MS).unref()
+        },
       }
     },
     async close(): Promise<void> {

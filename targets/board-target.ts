@@ -10,6 +10,8 @@
 import { existsSync } from 'node:fs'
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { PassThrough } from 'node:stream'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { Agent } from '../core/agent.js'
 import { InfraError } from '../core/errors.js'
 import { agentBinary, type Arch } from '../core/paths.js'
@@ -21,6 +23,9 @@ import { connectSsh } from '../runners/ssh.js'
 import { connectSystemSsh } from '../runners/ssh-system.js'
 import { StreamTransport } from '../runners/stream-transport.js'
 import type { BoardDescription } from './board.js'
+
+/** How long the agent gets to exit once its stdin closes, before the board is tidied. */
+const AGENT_EXIT_WAIT_MS = 5000
 
 export interface BoardConnectOptions {
   /** --known-hosts: overrides the description's and ~/.ssh/known_hosts */
@@ -62,22 +67,34 @@ export function boardTarget(board: BoardDescription, opts: BoardConnectOptions =
     async start(ctx: StartContext): Promise<TargetSession> {
       const t0 = Date.now()
       ctx.log(`connecting to ${board.name} (${board.user}@${board.host}:${board.port}, ${board.transport})`)
-      const shell = await connect(board, opts)
+      let shell = await connect(board, opts)
       const connectMs = Date.now() - t0
       let remoteDir: string | undefined
       const kernelLog = join(ctx.outputDir, 'kernel.log')
       let closed: Promise<void> | undefined
 
-      // Every way out goes through here, once: the kernel log, the upload removed, hang up.
+      const tidy = async () => {
+        const dmesg = await shell.run('dmesg', 30_000)
+        if (dmesg.code === 0) await writeFile(kernelLog, dmesg.stdout)
+        else ctx.log(`could not read ${board.name}'s kernel log: ${dmesg.stderr.trim()}`)
+        if (remoteDir) {
+          const rm = await shell.run(`rm -rf -- ${shellQuote(remoteDir)}`, 30_000)
+          if (rm.code !== 0) ctx.log(`could not remove ${remoteDir} on ${board.name}: ${rm.stderr.trim()}`)
+        }
+      }
+      // Every way out goes through here, once: the kernel log, the upload
+      // removed, hang up. A connection lost on the way is made again for it.
       const cleanup = (): Promise<void> =>
         (closed ??= (async () => {
           try {
-            const dmesg = await shell.run('dmesg', 30_000)
-            if (dmesg.code === 0) await writeFile(kernelLog, dmesg.stdout)
-            else ctx.log(`could not read ${board.name}'s kernel log: ${dmesg.stderr.trim()}`)
-            if (remoteDir) {
-              const rm = await shell.run(`rm -rf -- ${shellQuote(remoteDir)}`, 30_000)
-              if (rm.code !== 0) ctx.log(`could not remove ${remoteDir} on ${board.name}: ${rm.stderr.trim()}`)
+            try {
+              await tidy()
+            } catch (e) {
+              if (!(e instanceof InfraError && /lost/.test(e.message))) throw e
+              await shell.close().catch(() => {})
+              ctx.log(`${e.message}; connecting again to clean up`)
+              shell = await connect(board, opts)
+              await tidy()
             }
           } catch (e) {
             ctx.log(`cleaning up ${board.name} failed: ${(e as Error).message}${remoteDir ? ` (${remoteDir} may be left there)` : ''}`)
@@ -113,8 +130,15 @@ export function boardTarget(board: BoardDescription, opts: BoardConnectOptions =
         aborted(ctx.signal)
 
         const proc = await shell.spawn(`exec ${shellQuote(agentPath)}`)
-        const transport = new StreamTransport(proc.stdout, proc.stdin, `agent over SSH on ${board.name}`, async () => {
+        // The transport destroys its input when it closes; a PassThrough
+        // between keeps that from tearing the channel down under the agent:
+        // the agent gets EOF on stdin and ends, then the channel closes.
+        const fromAgent = proc.stdout.pipe(new PassThrough())
+        let exited = false
+        void proc.exit.then(() => (exited = true))
+        const transport = new StreamTransport(fromAgent, proc.stdin, `agent over SSH on ${board.name}`, async () => {
           proc.kill()
+          if (!exited) await Promise.race([proc.exit, sleep(AGENT_EXIT_WAIT_MS, undefined, { ref: false })])
           await cleanup()
         })
         void proc.exit.then((why) => transport.fail(`the agent on ${board.name} exited (${why})`))
@@ -123,6 +147,11 @@ export function boardTarget(board: BoardDescription, opts: BoardConnectOptions =
           await agent.close()
           throw e
         })
+        // Interrupted while the agent came up: undo it here, before the caller exits.
+        if (ctx.signal?.aborted) {
+          await agent.close()
+          aborted(ctx.signal)
+        }
         ctx.signal?.removeEventListener('abort', onAbort)
         ctx.log(`${board.name}: Linux ${release} ${machine}; connected in ${(connectMs / 1000).toFixed(1)} s, agent uploaded to ${remoteDir} in ${(uploadMs / 1000).toFixed(1)} s`)
         return {

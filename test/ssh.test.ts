@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { execa } from 'execa'
 import { SUITES } from '../suites/index.js'
-import { dmaheap, readResults, tempOutput } from './helpers.js'
+import { dmaheap, readResults, repo, tempOutput } from './helpers.js'
 import { bootBoard, freePort, makeBoardImage, onBoard, type Board, type BoardImage } from './support/ssh-board.js'
 
 let image: BoardImage
@@ -40,6 +40,12 @@ function describeBoard(dir: string, board: Board, fields: Record<string, unknown
     .map(([k, v]) => `${k}: ${JSON.stringify(v)}`)
   writeFileSync(path, lines.join('\n') + '\n')
   return path
+}
+
+/** `dmaheap` as a process the test can signal (helpers' dmaheap() only hands back its result). */
+function dmaheapProcess(args: string[]) {
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('TAP') && !k.startsWith('_TAPJS')))
+  return execa('node', [join(repo, 'bin', 'dmaheap.js'), ...args], { reject: false, timeout: 300_000, env, extendEnv: false, cwd: repo })
 }
 
 /** What the board has under /tmp that the harness would have made. */
@@ -111,6 +117,36 @@ t.test('destructive cases run on a board whose description allows them, bounded 
   t.equal(await leftovers(b1!), '')
 })
 
+t.test('the upload is removed when the run is interrupted and when the agent dies', async (t) => {
+  const [b1] = boards
+  const waitForUpload = async () => {
+    for (let i = 0; i < 240; i++) {
+      if ((await onBoard(image, b1!, 'pidof dmaheap-agent')).stdout.trim()) return true
+      await new Promise((r) => setTimeout(r, 250))
+    }
+    return false
+  }
+  const dir = tempOutput('board-interrupt')
+  const file = describeBoard(join(dir, '..', 'boards'), b1!)
+  const run = dmaheapProcess(['run', '--board', file, '--suite', 'alloc', '--output', dir])
+  t.ok(await waitForUpload(), 'the agent runs on the board')
+  run.kill('SIGINT')
+  const r = await run
+  t.equal(r.exitCode, 130, 'Ctrl-C: exit 130')
+  t.equal(await leftovers(b1!), '', `Ctrl-C: the upload is removed (stderr: ${r.stderr})`)
+  t.equal((await onBoard(image, b1!, 'pidof dmaheap-agent')).stdout.trim(), '', 'Ctrl-C: the agent is gone')
+
+  const dir2 = tempOutput('board-agent-dies')
+  const run2 = dmaheapProcess(['run', '--board', file, '--suite', 'alloc', '--output', dir2])
+  t.ok(await waitForUpload(), 'the agent runs on the board')
+  await onBoard(image, b1!, 'kill -9 $(pidof dmaheap-agent)')
+  const r2 = await run2
+  t.equal(r2.exitCode, 2, 'a lost agent is an infrastructure error')
+  t.match(r2.stderr, /^dmaheap: error: agent link lost: (agent over SSH on b1 closed|the agent on b1 exited)/m, 'says the agent was lost')
+  t.notOk(readResults(dir2).some((x) => x.status === 'PASS' && x.checks.length === 0), 'nothing empty counted as a pass')
+  t.equal(await leftovers(b1!), '', 'agent lost: the upload is removed')
+})
+
 t.test('the system ssh transport, with a known_hosts file', async (t) => {
   const [, b2] = boards
   const dir = tempOutput('board-system')
@@ -147,7 +183,7 @@ t.test('host keys', async (t) => {
       t.equal(accepted.exitCode, 0, `${transport}: accepted (stderr: ${accepted.stderr.slice(-800)})`)
       t.match(readFileSync(knownHosts, 'utf8'), transport === 'ssh2' ? knownHostsLine(b1!) : /^\|1\|\S+ ssh-ed25519 /m, `${transport}: the key is recorded`)
       const again = await dmaheap(['run', '--board', file, '--suite', 'zero-size', '--known-hosts', knownHosts, '--output', dir])
-      t.equal(again.exitCode, 0, `${transport}: known from then on`)
+      t.equal(again.exitCode, 0, `${transport}: known from then on (stderr: ${again.stderr.slice(-800)})`)
     }
     t.equal(await leftovers(b1!), '')
   })
