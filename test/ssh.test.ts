@@ -152,6 +152,31 @@ t.test('the upload is removed when the run is interrupted and when the agent die
   t.equal(await leftovers(b1!), '', 'agent lost: every upload is removed')
 })
 
+t.test('authentication through the ssh-agent when the description names no key', async (t) => {
+  const [b1] = boards
+  const dir = tempOutput('board-ssh-agent')
+  mkdirSync(dir, { recursive: true })
+  const sock = join(dir, 'agent.sock')
+  const started = await execa('ssh-agent', ['-a', sock, '-s'])
+  const pid = Number(/SSH_AGENT_PID=(\d+)/.exec(started.stdout)?.[1])
+  t.teardown(() => void process.kill(pid, 'SIGTERM'))
+  await execa('ssh-add', [image.clientKey], { env: { SSH_AUTH_SOCK: sock } })
+  const file = describeBoard(join(dir, '..', 'boards'), b1!, { key: undefined })
+  const saved = process.env.SSH_AUTH_SOCK
+  process.env.SSH_AUTH_SOCK = sock
+  try {
+    const r = await dmaheap(['run', '--board', file, '--suite', 'zero-size', '--output', join(dir, 'out')])
+    t.equal(r.exitCode, 0, `exit 0 with the agent's key (stderr: ${r.stderr.slice(-800)})`)
+    delete process.env.SSH_AUTH_SOCK
+    const none = await dmaheap(['run', '--board', file, '--suite', 'zero-size', '--output', join(dir, 'out2')])
+    t.equal(none.exitCode, 2, 'no key and no agent: exit 2')
+    t.match(none.stderr, /^dmaheap: error: no key for root@127\.0\.0\.1: the board description has no key and no ssh-agent runs \(add key: FILE/m)
+  } finally {
+    if (saved === undefined) delete process.env.SSH_AUTH_SOCK
+    else process.env.SSH_AUTH_SOCK = saved
+  }
+})
+
 t.test('the system ssh transport, with a known_hosts file', async (t) => {
   const [, b2] = boards
   const dir = tempOutput('board-system')
@@ -233,6 +258,13 @@ t.test('host keys', async (t) => {
 t.test('a farm of two boards runs them at once, each in its own folder', async (t) => {
   const out = tempOutput('farm')
   const boardsDir = join(out, '..', 'farm')
+  // The same suite on one board alone first: the yardstick for "in parallel".
+  const soloDir = join(out, '..', 'solo')
+  describeBoard(soloDir, boards[0]!)
+  const s0 = Date.now()
+  const solo = await dmaheap(['run', '--farm', soloDir, '--suite', 'alloc', '--output', join(out, '..', 'solo-out')])
+  t.equal(solo.exitCode, 0, 'one board alone passes')
+  timings['one board alone, alloc (farm of one)'] = `${((Date.now() - s0) / 1000).toFixed(1)} s`
   for (const b of boards) describeBoard(boardsDir, b)
   const t0 = Date.now()
   const r = await dmaheap(['run', '--farm', boardsDir, '--jobs', '2', '--suite', 'alloc', '--output', out])
