@@ -84,6 +84,13 @@ function qemuOptions(o: TargetFlags): QemuTargetOptions {
   }
 }
 
+/** Boards are not QEMU guests: their flags would be ignored, so they are refused. */
+function refuseQemuFlagsOnBoards(o: TargetFlags, flag: string): Record<string, never> {
+  const given = (['kernel', 'cma', 'cmdline'] as const).filter((k) => o[k] !== undefined)
+  if (given.length) throw new UsageError(`--${given[0]} applies to QEMU guests, not to boards (${flag})`, `drop --${given[0]}`)
+  return {}
+}
+
 async function exitWith(work: () => Promise<number>): Promise<void> {
   try {
     process.exitCode = await work()
@@ -139,12 +146,16 @@ withTargetOptions(
       ...(o.knownHosts ? ['--known-hosts', o.knownHosts] : []),
       ...(o.acceptNewHostKey ? ['--accept-new-host-key'] : []),
     ]
-    await exitWith(() => farmCommand({ farm: o.farm!, jobs: o.jobs, output: o.output, runArgs }))
+    await exitWith(async () => {
+      refuseQemuFlagsOnBoards(o, '--farm')
+      return farmCommand({ farm: o.farm!, jobs: o.jobs, output: o.output, runArgs })
+    })
     return
   }
   installInterruptHandler()
-  await exitWith(() =>
+  await exitWith(async () =>
     runCommand({
+      ...(o.board ? refuseQemuFlagsOnBoards(o, '--board') : {}),
       ...(o.expect ? { expectations: loadDescription(o.expect, expectationsFileSchema).heaps, expectationsSource: o.expect } : {}),
       ...(o.previous ? { previous: o.previous } : {}),
       ...(o.caseTimeout !== undefined ? { caseTimeoutMs: o.caseTimeout * 1000 } : {}),

@@ -324,6 +324,9 @@ t.test('a bad board description is a one-line error naming the file and the fiel
   writeFileSync(bad, 'host: 127.0.0.1\nhostkey: SHA256:x\n')
   const typo = await dmaheap(['run', '--board', bad])
   t.match(typo.stderr, /^dmaheap: error: .*bad\.yaml: \(top level\): unknown field "hostkey"; check the spelling/m)
+  const qemuFlag = await dmaheap(['run', '--board', describeBoard(join(dir, 'ok'), boards[0]!), '--kernel', 'bzImage'])
+  t.equal(qemuFlag.exitCode, 2)
+  t.match(qemuFlag.stderr, /^dmaheap: error: --kernel applies to QEMU guests, not to boards \(--board\) \(drop --kernel\)$/m, 'a QEMU flag is refused, not ignored')
   // In a farm, before any board starts.
   const farmDir = join(dir, 'farm')
   mkdirSync(farmDir)
