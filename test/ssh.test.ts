@@ -4,6 +4,7 @@
 // suites, and removes what it uploaded; a farm runs both boards at once.
 import t from 'tap'
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { execa } from 'execa'
 import { createHmac, randomBytes } from 'node:crypto'
@@ -27,6 +28,8 @@ t.before(async () => {
 
 t.teardown(async () => {
   await Promise.all(boards.map((b) => b.stop()))
+  // The keys and the boards' consoles stay for a look when something failed.
+  if (image && t.passing()) await rm(image.dir, { recursive: true, force: true })
   t.comment(`measured: ${Object.entries(timings).map(([k, v]) => `${k}: ${v}`).join('; ')}`)
 })
 
