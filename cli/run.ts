@@ -78,6 +78,9 @@ function runSettings(opts: RunOptions, disposable: boolean, boardAllows = false)
   }
 }
 
+/** How long a target that broke mid-run may take to come back (a board's reboot). */
+const RECONNECT_WITHIN_MS = 180_000
+
 export const log = (m: string) => process.stderr.write(`dmaheap: ${m}\n`)
 
 let activeSession: TargetSession | undefined
@@ -198,7 +201,8 @@ export async function runCommand(opts: RunOptions): Promise<number> {
     // killed) is started again and the run goes on with the next case.
     const recover = async () => {
       log('the target broke during a case; starting it again')
-      const next = await target.start({ outputDir, log })
+      // A board may be rebooting: it gets a few minutes to answer again.
+      const next = await target.start({ outputDir, log, reconnectWithinMs: RECONNECT_WITHIN_MS })
       activeSession = next
       return next
     }

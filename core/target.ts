@@ -31,6 +31,12 @@ export interface StartContext {
   /** progress lines for a human, on stderr */
   log(message: string): void
   signal?: AbortSignal
+  /**
+   * Set when the target is brought back after it broke mid-run: how long it
+   * may take to answer again (a board rebooting), connection attempts
+   * repeated meanwhile. Absent: one attempt, a first start fails fast.
+   */
+  reconnectWithinMs?: number
 }
 
 export interface Target {

@@ -56,6 +56,24 @@ function connect(board: BoardDescription, opts: BoardConnectOptions): Promise<Re
   return connectSsh({ ...common, knownHosts: opts.knownHosts ?? board.knownHosts ?? DEFAULT_KNOWN_HOSTS, readyTimeoutMs: board.timeouts.ready * 1000 })
 }
 
+/**
+ * Connects, trying again every 2 s while ctx allows (a board coming back
+ * from a reboot refuses, then resets, then answers). A host key problem is
+ * never retried: it is not going to go away by waiting.
+ */
+async function connectWithin(board: BoardDescription, opts: BoardConnectOptions, ctx: StartContext): Promise<RemoteShell> {
+  const deadline = Date.now() + Math.min(ctx.reconnectWithinMs ?? 0, board.timeouts.reboot * 1000)
+  for (;;) {
+    try {
+      return await connect(board, opts)
+    } catch (e) {
+      if (!(e instanceof InfraError) || /host key/i.test(e.message) || Date.now() >= deadline) throw e
+      aborted(ctx.signal)
+      await new Promise((r) => setTimeout(r, 2000))
+    }
+  }
+}
+
 function aborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new InfraError('interrupted while starting the board')
 }
@@ -67,7 +85,7 @@ export function boardTarget(board: BoardDescription, opts: BoardConnectOptions =
     async start(ctx: StartContext): Promise<TargetSession> {
       const t0 = Date.now()
       ctx.log(`connecting to ${board.name} (${board.user}@${board.host}:${board.port}, ${board.transport})`)
-      let shell = await connect(board, opts)
+      let shell = await connectWithin(board, opts, ctx)
       const connectMs = Date.now() - t0
       let remoteDir: string | undefined
       const kernelLog = join(ctx.outputDir, 'kernel.log')

@@ -52,6 +52,8 @@ export const boardSchema = z.strictObject({
       ready: seconds.default(30),
       keepalive: seconds.default(10),
       request: seconds.default(60),
+      /** how long the board may take to answer again after it broke mid-run (a reboot) */
+      reboot: seconds.default(180),
     })
     .prefault({}),
 })

@@ -45,6 +45,8 @@ export interface Board {
   /** from QEMU's start to the SSH banner */
   bootMs: number
   consoleLog: string
+  /** a QEMU monitor command (set_link n0 off, system_reset): faults for the reliability tests */
+  monitor(command: string): Promise<string>
   stop(): Promise<void>
 }
 
@@ -156,13 +158,35 @@ function sshBanner(port: number): Promise<boolean> {
   })
 }
 
+/** Sends one command to a QEMU human monitor socket; resolves with what it printed back. */
+function monitorCommand(socket: string, command: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const s = connect(socket)
+    let text = ''
+    s.setEncoding('utf8')
+    s.on('data', (d: string) => {
+      text += d
+      // The banner ends with a prompt; after the command, the next prompt.
+      if ((text.match(/\(qemu\) /g) ?? []).length >= 2) s.end()
+    })
+    s.once('connect', () => s.write(`${command}\n`))
+    s.once('error', reject)
+    s.once('close', () => resolve(text))
+    s.setTimeout(10_000, () => s.destroy())
+  })
+}
+
 /** Boots one board and waits for its SSH server. */
-export async function bootBoard(image: BoardImage, name: string, timeoutMs = 240_000): Promise<Board> {
+export async function bootBoard(image: BoardImage, name: string, timeoutMs = 240_000, opts: { rebootable?: boolean } = {}): Promise<Board> {
   const port = await freePort()
   const consoleLog = join(image.dir, `${name}-console.log`)
+  const monitorSocket = join(image.dir, `${name}-monitor.sock`)
   const args = [
     '-accel', 'tcg', '-M', 'pc', '-cpu', 'max', '-m', '384M', '-smp', '1',
-    '-nodefaults', '-no-user-config', '-display', 'none', '-no-reboot',
+    '-nodefaults', '-no-user-config', '-display', 'none',
+    // A board that reboots comes back, like a real one; the others end.
+    ...(opts.rebootable ? [] : ['-no-reboot']),
+    '-monitor', `unix:${monitorSocket},server=on,wait=off`,
     '-kernel', image.kernel, '-initrd', image.initrd,
     '-append', baseCmdline('ttyS0'),
     '-serial', `file:${consoleLog}`,
@@ -180,7 +204,7 @@ export async function bootBoard(image: BoardImage, name: string, timeoutMs = 240
     }
   }
   while (Date.now() - t0 < timeoutMs && !exited) {
-    if (await sshBanner(port)) return { name, host: '127.0.0.1', port, bootMs: Date.now() - t0, consoleLog, stop }
+    if (await sshBanner(port)) return { name, host: '127.0.0.1', port, bootMs: Date.now() - t0, consoleLog, stop, monitor: (c) => monitorCommand(monitorSocket, c) }
     await sleep(1000)
   }
   const consoleText = await readFile(consoleLog, 'utf8').catch(() => '')

@@ -1,0 +1,91 @@
+// Boards that break mid-run, for real: the SSH link dropped (QEMU monitor
+// set_link off) and the board rebooted (system_reset) while a run goes on.
+// Each is an infrastructure error (exit 2) on the case it hit, never a pass;
+// results before it survive; a board that comes back gets the rest of the
+// run, one that does not leaves the rest reported as not run (MISS).
+import t from 'tap'
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { rm } from 'node:fs/promises'
+import { join } from 'node:path'
+import { execa } from 'execa'
+import { readResults, repo, tempOutput } from './helpers.js'
+import { bootBoard, makeBoardImage, onBoard, type Board, type BoardImage } from './support/ssh-board.js'
+
+let image: BoardImage
+let dropped: Board
+let rebooted: Board
+
+t.before(async () => {
+  image = await makeBoardImage()
+  ;[dropped, rebooted] = await Promise.all([bootBoard(image, 'f1'), bootBoard(image, 'f2', 240_000, { rebootable: true })])
+})
+
+t.teardown(async () => {
+  await Promise.all([dropped, rebooted].filter(Boolean).map((b) => b.stop()))
+  if (image && t.passing()) await rm(image.dir, { recursive: true, force: true })
+})
+
+function describeBoard(board: Board, timeouts: Record<string, number>): string {
+  const dir = join(tempOutput('fault-board'), '..')
+  mkdirSync(dir, { recursive: true })
+  const file = join(dir, `${board.name}.yaml`)
+  writeFileSync(
+    file,
+    [`host: ${board.host}`, `port: ${board.port}`, 'user: root', `key: ${image.clientKey}`, `hostKey: ${image.hostFingerprint}`, `timeouts: ${JSON.stringify(timeouts)}`, ''].join('\n'),
+  )
+  return file
+}
+
+/** Starts a run on a board; resolves once it has written `count` results. */
+async function runUntil(file: string, out: string, count: number) {
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('TAP') && !k.startsWith('_TAPJS')))
+  const run = execa('node', [join(repo, 'bin', 'dmaheap.js'), 'run', '--board', file, '--suite', 'alloc,invalid-flags', '--heap', 'system', '--output', out], {
+    reject: false,
+    timeout: 600_000,
+    env,
+    extendEnv: false,
+    cwd: repo,
+  })
+  const results = join(out, 'results.jsonl')
+  const deadline = Date.now() + 240_000
+  while (Date.now() < deadline && !(existsSync(results) && readFileSync(results, 'utf8').split('\n').length > count)) await new Promise((r) => setTimeout(r, 100))
+  return { run, before: readFileSync(results, 'utf8').split('\n').filter(Boolean).length }
+}
+
+t.test('SSH link dropped mid-run: exit 2 naming the case, earlier results kept, the rest not run', async (t) => {
+  const out = tempOutput('link-dropped')
+  const file = describeBoard(dropped, { connect: 5, ready: 10, keepalive: 1, reboot: 10 })
+  const { run, before } = await runUntil(file, out, 10)
+  t.match(await dropped.monitor('set_link n0 off'), /set_link/, 'the board\'s network is cut')
+  const r = await run
+  await dropped.monitor('set_link n0 on')
+  t.equal(r.exitCode, 2, `exit 2 (stderr: ${r.stderr.slice(-1200)})`)
+  const results = readResults(out)
+  t.ok(results.length >= before, `the ${before} results from before the cut are kept`)
+  const broken = results.filter((x) => x.status === 'ERROR')
+  t.equal(broken.length, 1, 'one case holds the infrastructure error')
+  t.match(broken[0]?.message, /infrastructure error: agent link lost/, `on ${broken[0]?.id}`)
+  t.equal(results.filter((x) => x.status === 'PASS').length, results.length - 1, 'every other result is a case that completed')
+  t.match(r.stderr, new RegExp(`dmaheap: error: after ${broken[0]?.id.replace(/\./g, '\\.')} on system broke the target, it did not come back`), 'the error names the case')
+  const kcidb = JSON.parse(readFileSync(join(out, 'kcidb.json'), 'utf8')) as { tests: Array<{ status: string }> }
+  t.ok(kcidb.tests.filter((x) => x.status === 'MISS').length > 50, 'the cases never reached are MISS in the views, not passes')
+})
+
+t.test('board rebooted mid-run: exit 2 naming the case, the board reconnected, the rest of the run done', async (t) => {
+  const out = tempOutput('board-rebooted')
+  const file = describeBoard(rebooted, { connect: 10, ready: 30, keepalive: 2, reboot: 180 })
+  const { run, before } = await runUntil(file, out, 10)
+  await rebooted.monitor('system_reset')
+  const r = await run
+  t.equal(r.exitCode, 2, `exit 2 (stderr: ${r.stderr.slice(-1500)})`)
+  const results = readResults(out)
+  t.ok(results.length >= before, `the ${before} results from before the reboot are kept`)
+  const broken = results.filter((x) => x.status === 'ERROR')
+  t.equal(broken.length, 1, 'one case holds the infrastructure error')
+  t.match(broken[0]?.message, /infrastructure error: agent link lost/, `on ${broken[0]?.id}`)
+  const run_ = JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')) as { plan: { heaps: string[]; suites: Array<{ cases: string[] }> } }
+  const planned = run_.plan.heaps.length * run_.plan.suites.reduce((n, s) => n + s.cases.length, 0)
+  t.equal(results.length, planned, 'after the board came back, every remaining case ran')
+  t.match(r.stderr, /starting it again/)
+  t.equal((await onBoard(image, rebooted, 'ls -d /tmp/dmaheap.* 2>/dev/null; true')).stdout.trim(), '', 'nothing uploaded is left on the board')
+})
