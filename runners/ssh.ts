@@ -79,8 +79,16 @@ export async function connectSsh(t: SshTarget): Promise<RemoteShell> {
     return false
   }
   await new Promise<void>((resolve, reject) => {
-    client.once('ready', () => resolve())
-    client.once('error', (e: Error & { level?: string }) => {
+    let settled = false
+    client.once('ready', () => {
+      settled = true
+      resolve()
+    })
+    // on, not once: a failed handshake can emit a second error (the
+    // connection lost after the timeout), and an unheard one kills the process.
+    client.on('error', (e: Error & { level?: string }) => {
+      if (settled) return
+      settled = true
       sock.destroy()
       if (refusal) return reject(refusal)
       if (e.level === 'client-authentication') {
