@@ -127,6 +127,9 @@ export function boardTarget(board: BoardDescription, opts: BoardConnectOptions =
         aborted(ctx.signal)
         // mktemp -d makes the directory 0700; the chmod says so to any mktemp.
         const base = board.remoteDir.replace(/\/+$/, '') || '/'
+        // The OS first: nothing is made on a board that is not Linux.
+        const os = (await shell.run('uname -s')).stdout.trim()
+        if (os !== 'Linux') throw new InfraError(`${board.name} runs ${os || 'an unknown system'}, not Linux: it has no dma-buf heaps`, 'check host: in the board description')
         const probe = await shell.run(`uname -m && uname -r && id -u && d=$(mktemp -d ${shellQuote(`${base}/dmaheap.XXXXXXXX`)}) && chmod 700 "$d" && echo "$d"`)
         const [machine = '', release = '', uid = '', dir = ''] = probe.stdout.trim().split('\n')
         if (probe.code !== 0 || !dir.startsWith('/')) {

@@ -4,7 +4,7 @@
 // results before it survive; a board that comes back gets the rest of the
 // run, one that does not leaves the rest reported as not run (MISS).
 import t from 'tap'
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { execa } from 'execa'
@@ -12,26 +12,28 @@ import { readResults, repo, tempOutput } from './helpers.js'
 import { bootBoard, makeBoardImage, onBoard, type Board, type BoardImage } from './support/ssh-board.js'
 
 let image: BoardImage
+let image32: BoardImage
 let dropped: Board
 let rebooted: Board
+let i686: Board
 
 t.before(async () => {
-  image = await makeBoardImage()
-  ;[dropped, rebooted] = await Promise.all([bootBoard(image, 'f1'), bootBoard(image, 'f2', 240_000, { rebootable: true })])
+  ;[image, image32] = await Promise.all([makeBoardImage(), makeBoardImage(() => {}, { linux32: true })])
+  ;[dropped, rebooted, i686] = await Promise.all([bootBoard(image, 'f1'), bootBoard(image, 'f2', 240_000, { rebootable: true }), bootBoard(image32, 'f3')])
 })
 
 t.teardown(async () => {
-  await Promise.all([dropped, rebooted].filter(Boolean).map((b) => b.stop()))
-  if (image && t.passing()) await rm(image.dir, { recursive: true, force: true })
+  await Promise.all([dropped, rebooted, i686].filter(Boolean).map((b) => b.stop()))
+  if (t.passing()) for (const i of [image, image32]) if (i) await rm(i.dir, { recursive: true, force: true })
 })
 
-function describeBoard(board: Board, timeouts: Record<string, number>): string {
+function describeBoard(board: Board, timeouts: Record<string, number>, keys: BoardImage = image): string {
   const dir = join(tempOutput('fault-board'), '..')
   mkdirSync(dir, { recursive: true })
   const file = join(dir, `${board.name}.yaml`)
   writeFileSync(
     file,
-    [`host: ${board.host}`, `port: ${board.port}`, 'user: root', `key: ${image.clientKey}`, `hostKey: ${image.hostFingerprint}`, `timeouts: ${JSON.stringify(timeouts)}`, ''].join('\n'),
+    [`host: ${board.host}`, `port: ${board.port}`, 'user: root', `key: ${keys.clientKey}`, `hostKey: ${keys.hostFingerprint}`, `timeouts: ${JSON.stringify(timeouts)}`, ''].join('\n'),
   )
   return file
 }
@@ -88,4 +90,20 @@ t.test('board rebooted mid-run: exit 2 naming the case, the board reconnected, t
   t.equal(results.length, planned, 'after the board came back, every remaining case ran')
   t.match(r.stderr, /starting it again/)
   t.equal((await onBoard(image, rebooted, 'ls -d /tmp/dmaheap.* 2>/dev/null; true')).stdout.trim(), '', 'nothing uploaded is left on the board')
+  // No secret in anything the run kept: the private key's body appears in no output file and not on stderr.
+  const keyBody = readFileSync(image.clientKey, 'utf8').split('\n').filter((l) => l && !l.startsWith('-----')).join('')
+  const kept = readdirSync(out).map((f) => readFileSync(join(out, f), 'utf8').replace(/\s/g, ''))
+  t.notOk(kept.some((text) => text.includes(keyBody.slice(0, 40))) || r.stderr.replace(/\s/g, '').includes(keyBody.slice(0, 40)), 'the private key is in no output file')
+})
+
+t.test('a board of an architecture without an agent (i686): one line, exit 2, nothing written, nothing left', async (t) => {
+  t.equal((await onBoard(image32, i686, 'uname -m')).stdout.trim(), 'i686', 'the board reports i686 (32-bit personality)')
+  const out = tempOutput('i686')
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('TAP') && !k.startsWith('_TAPJS')))
+  const r = await execa('node', [join(repo, 'bin', 'dmaheap.js'), 'run', '--board', describeBoard(i686, { connect: 10 }, image32), '--output', out], { reject: false, env, extendEnv: false, cwd: repo })
+  t.equal(r.exitCode, 2)
+  const errors = r.stderr.split('\n').filter((l) => l.startsWith('dmaheap: error:'))
+  t.same(errors, ['dmaheap: error: f3 is i686: there is no agent for it (the agent is built for x86_64 and aarch64)'])
+  t.notOk(existsSync(join(out, 'results.jsonl')), 'no results written')
+  t.equal((await onBoard(image32, i686, 'ls -d /tmp/dmaheap.* 2>/dev/null; true')).stdout.trim(), '', 'the private directory made before the check is removed')
 })

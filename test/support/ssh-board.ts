@@ -84,7 +84,12 @@ while :; do sleep 3600; done
 }
 
 /** Builds the board's initramfs and its keys, in a fresh temporary folder. */
-export async function makeBoardImage(log: (m: string) => void = () => {}): Promise<BoardImage> {
+/**
+ * linux32: root's login shell runs under the 32-bit personality, so the
+ * board's kernel reports i686 to `uname -m`: a board of an architecture
+ * there is no agent for.
+ */
+export async function makeBoardImage(log: (m: string) => void = () => {}, opts: { linux32?: boolean } = {}): Promise<BoardImage> {
   const dir = await mkdtemp(join(tmpdir(), 'dmaheap-board-'))
   const k = await debianKernel(log)
   const { modules, missing } = await resolveModules(k.modulesDir, NET_MODULES)
@@ -116,9 +121,11 @@ export async function makeBoardImage(log: (m: string) => void = () => {}): Promi
     await mkdir(dirname(join(stage, lib)), { recursive: true })
     await copyFile(lib, join(stage, lib)) // follows the host's symlinks: the guest gets the files
   }
-  await put('etc/passwd', 'root:x:0:0:root:/root:/bin/sh\n')
+  const shell = opts.linux32 ? '/bin/sh32' : '/bin/sh'
+  if (opts.linux32) await put('bin/sh32', '#!/bin/busybox sh\nexec /bin/busybox linux32 /bin/sh "$@"\n', 0o755)
+  await put('etc/passwd', `root:x:0:0:root:/root:${shell}\n`)
   await put('etc/group', 'root:x:0:\n')
-  await put('etc/shells', '/bin/sh\n')
+  await put('etc/shells', `${shell}\n`)
   await put('etc/dropbear/dropbear_ed25519_host_key', await readFile(hostKey), 0o600)
   await mkdir(join(stage, 'root', '.ssh'), { mode: 0o700 })
   await put('root/.ssh/authorized_keys', await readFile(`${clientKey}.pub`), 0o600)
