@@ -11,7 +11,7 @@ import { ExitCode, InfraError, UsageError } from '../core/errors.js'
 import { REFERENCE_HEAP } from '../core/protocol.js'
 import type { CaseResult, RunSummary } from '../core/result.js'
 import type { InjectedFault, RunSettings } from '../suites/harness.js'
-import type { TargetSession } from '../core/target.js'
+import type { StartContext, TargetSession } from '../core/target.js'
 import { describeDiff, referenceDiff } from '../reports/reference-diff.js'
 import { ResultsFile } from '../reports/results-file.js'
 import { createTapRoot } from '../reports/tap-root.js'
@@ -157,21 +157,25 @@ export async function runCommand(opts: RunOptions): Promise<number> {
   if (opts.kselftest) readKselftestBinary(opts.kselftest)
   const outputDir = makeOutputDir(opts.output, target.name)
   const started = new Date()
+  /** Every start, the first and each after a break: Ctrl-C can abort it, and the session is the one to stop. */
+  const startTarget = async (ctx: Omit<StartContext, 'signal'>): Promise<TargetSession> => {
+    activeSession = undefined // a broken one is closed already; Ctrl-C now waits for this start
+    const starting = target.start({ ...ctx, signal: startAbort.signal })
+    pendingStart = starting
+    const session = await starting
+    pendingStart = undefined
+    activeSession = session
+    return session
+  }
 
-  const starting = target.start({ outputDir, log, signal: startAbort.signal })
-  pendingStart = starting
-  const session = await starting.catch(async (e: unknown) => {
-    // Nothing ran: leave no empty folder that looks like a run (a boot log stays).
+  // Nothing ran yet: on an error, leave no empty folder that looks like a run (a boot log stays).
+  const dropIfEmpty = async (e: unknown): Promise<never> => {
     await rmdir(outputDir).catch(() => undefined)
     throw e
-  })
-  pendingStart = undefined
-  activeSession = session
+  }
+  const session = await startTarget({ outputDir, log }).catch(dropIfEmpty)
   try {
-    const heaps = await selectHeaps(session, opts.heap, opts.referenceFaults).catch(async (e: unknown) => {
-      await rmdir(outputDir).catch(() => undefined) // still empty: no run happened
-      throw e
-    })
+    const heaps = await selectHeaps(session, opts.heap, opts.referenceFaults).catch(dropIfEmpty)
     log(`heaps: ${heaps.map((h) => h.name).join(', ')}; suites: ${suites.map((s) => s.name).join(', ')}; output: ${outputDir}`)
 
     const results = new ResultsFile(outputDir)
@@ -199,12 +203,10 @@ export async function runCommand(opts: RunOptions): Promise<number> {
     }
     // A target that breaks mid-run (kernel crash, hang, agent or QEMU
     // killed) is started again and the run goes on with the next case.
-    const recover = async () => {
+    const recover = () => {
       log('the target broke during a case; starting it again')
       // A board may be rebooting: it gets a few minutes to answer again.
-      const next = await target.start({ outputDir, log, reconnectWithinMs: RECONNECT_WITHIN_MS })
-      activeSession = next
-      return next
+      return startTarget({ outputDir, log, reconnectWithinMs: RECONNECT_WITHIN_MS })
     }
     const outcome = await runSuites({ root, session, suites, heaps, settings, missingHeaps, recover, onResult })
     activeSession = outcome.session

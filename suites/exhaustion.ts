@@ -11,18 +11,12 @@
 import type { Agent } from '../core/agent.js'
 import { fromWireU64, toWireU64 } from '../core/protocol.js'
 import { meminfoBytes, memoryInUse, MiB } from './buffers.js'
-import type { CaseDef, CaseEnv, SuiteDef } from './harness.js'
+import type { CaseDef, SuiteDef } from './harness.js'
 import { isCmaHeap } from './heaps.js'
 import type { CapacityFinding } from './heap-profile.js'
 
-/** Each heap's first round in this run, per target: the properties suite's capacity. */
-const firstRounds = new Map<string, CapacityFinding>()
-const roundKey = (env: CaseEnv) => `${env.target.target}\u0000${env.heap.name}`
-
-/** What the exhaustion case measured on this heap earlier in the run, when it ran to a refusal. */
-export function exhaustedEarlier(env: CaseEnv): CapacityFinding | undefined {
-  return firstRounds.get(roundKey(env))
-}
+/** The case id whose 'capacity' observation the properties suite reuses. */
+export const EXHAUSTION_CASE = 'exhaustion.refuse-and-recover'
 
 const CHUNK = 16n * MiB
 const TIME_LIMIT_S = 120
@@ -42,7 +36,7 @@ async function cmaTotal(agent: Agent): Promise<bigint> {
 }
 
 const exhaust: CaseDef = {
-  id: 'exhaustion.refuse-and-recover',
+  id: EXHAUSTION_CASE,
   title: `${mib(CHUNK)} buffers until the heap refuses (ENOMEM/EINTR, or the OOM killer in a sacrificial child); memory comes back; the same amount again`,
   skip: ({ settings }) => (settings.destructive ? undefined : settings.destructiveReason),
   async run(ctx) {
@@ -61,7 +55,9 @@ const exhaust: CaseDef = {
       return
     }
     ctx.check.ok('the heap refused cleanly', REFUSALS.includes(first.stop), REFUSALS.join(' or '), first.stop)
-    firstRounds.set(roundKey(ctx), { bytes: got.toString(), stop: first.stop, ms: Math.round(first.ns / 1e6), chunk: CHUNK.toString() })
+    // The heap ran to its refusal: this round is its capacity (properties.capacity reuses it).
+    const capacity: CapacityFinding = { bytes: got.toString(), stop: first.stop, ms: Math.round(first.ns / 1e6), chunk: CHUNK.toString() }
+    ctx.check.data('capacity', capacity)
     ctx.check.ok('the heap allocated something before refusing', got > 0n, 'more than 0 bytes', mib(got))
     // Memory comes back once the child (and its fds) are gone: CmaFree for a
     // CMA heap, MemAvailable otherwise (memoryInUse picks the gauge).

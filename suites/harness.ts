@@ -81,6 +81,8 @@ export interface CaseEnv {
   targetTraits: TargetTraits
   /** the reference heap's observations for a case id on this target */
   referenceObservations(caseId: string): Record<string, unknown> | undefined
+  /** this heap's observations from a case that ran before in this run (one measurement serving another) */
+  earlierObservations(caseId: string): Record<string, unknown> | undefined
 }
 
 export interface CaseContext extends CaseEnv {

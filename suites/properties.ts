@@ -22,7 +22,7 @@ import { KiB, meminfoBytes, MiB, needsCpuAccess, onFreshBuffer, pageAlign } from
 import type { CaseContext, CaseDef, CaseEnv, SuiteDef } from './harness.js'
 import { capacityLoss, type CapacityFinding, type LargestFinding } from './heap-profile.js'
 import { isCmaHeap } from './heaps.js'
-import { exhaustedEarlier } from './exhaustion.js'
+import { EXHAUSTION_CASE } from './exhaustion.js'
 import { layoutOf, parseRuns, type BufferLayout, type PfnRun } from './physical-layout.js'
 
 const SAMPLES = 3
@@ -55,15 +55,21 @@ function stated(env: CaseEnv): Stated {
 
 const hex = (b: bigint) => `0x${b.toString(16)}`
 
-/**
- * The largest single buffer found earlier in this run, per target and heap,
- * for the fragmentation case; exhausted: the search ended on ENOMEM (a
- * bounded heap such as CMA), not at its cap or on another refusal.
- */
-const largestFound = new Map<string, { bytes: bigint; exhausted: boolean }>()
 /** Fragmentation on a heap without a bound of its own (system) only needs to show holes do not stick. */
 const UNBOUNDED_FRAGMENTATION_SIZE = 16n * MiB
-const heapKey = (env: CaseEnv) => `${env.target.target}\u0000${env.heap.name}`
+
+/**
+ * The size fragmentation must still get after its patterns: the largest
+ * buffer properties.largest found when the heap bounds it (the search ended
+ * on ENOMEM, or reached a CMA heap's whole area), else 16 MiB or less.
+ */
+function fragmentationSize(env: CaseEnv): bigint {
+  const found = env.earlierObservations('properties.largest')?.['profile.largest'] as LargestFinding | undefined
+  if (!found) return UNBOUNDED_FRAGMENTATION_SIZE
+  const bytes = BigInt(found.bytes)
+  const bounded = found.end.startsWith('refused: ENOMEM') || (found.end === 'cap' && isCmaHeap(env.heap, env.target.hello.release))
+  return bounded || bytes < UNBOUNDED_FRAGMENTATION_SIZE ? bytes : UNBOUNDED_FRAGMENTATION_SIZE
+}
 
 async function memInfo(ctx: CaseContext, field: string): Promise<bigint> {
   return meminfoBytes((await ctx.agent.must('meminfo', {})).text, field) ?? 0n
@@ -272,8 +278,6 @@ const largestCase: CaseDef = {
       end: hi === undefined ? 'cap' : `refused: ${refusal} at ${formatSize(hi)}`,
       cap: cap.toString(),
     }
-    // Bounded: the heap ran out, or the search reached a CMA heap's whole area.
-    largestFound.set(heapKey(ctx), { bytes: lo, exhausted: refusal === 'ENOMEM' || (hi === undefined && isCmaHeap(ctx.heap, ctx.target.hello.release)) })
     ctx.check.observe('largest single buffer', hi === undefined ? `>= ${formatSize(lo)} (search capped at ${formatSize(cap)})` : `${formatSize(lo)} (${finding.end})`)
     ctx.check.data('profile.largest', finding)
     ctx.check.ok('a 1 MiB buffer can be allocated', lo >= MiB || cap < MiB, 'at least 1 MiB', formatSize(lo))
@@ -292,7 +296,7 @@ const capacityCase: CaseDef = {
     // The exhaustion suite already drove this heap to its refusal in this
     // run: its first round is the capacity (not for a CMA heap, whose area
     // wants finer buffers than exhaustion's 16 MiB).
-    const earlier = cma ? undefined : exhaustedEarlier(ctx)
+    const earlier = cma ? undefined : (ctx.earlierObservations(EXHAUSTION_CASE)?.capacity as CapacityFinding | undefined)
     let finding: CapacityFinding
     if (earlier) {
       finding = earlier
@@ -385,8 +389,7 @@ const fragmentationCase: CaseDef = {
   title: 'interleaved allocate/free patterns, everything freed: the largest single buffer (of a bounded heap; 16 MiB otherwise) is still allocatable after each (destructive)',
   skip: (env) => (env.settings.destructive ? undefined : env.settings.destructiveReason),
   async run(ctx) {
-    const found = largestFound.get(heapKey(ctx))
-    const largest = found?.exhausted ? found.bytes : found && found.bytes < UNBOUNDED_FRAGMENTATION_SIZE ? found.bytes : UNBOUNDED_FRAGMENTATION_SIZE
+    const largest = fragmentationSize(ctx)
     const unit = pageAlign(largest / 16n > ctx.pageSize ? largest / 16n : ctx.pageSize, ctx.pageSize)
     const open = new Set<number>()
     ctx.defer(async () => {

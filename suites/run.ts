@@ -145,7 +145,25 @@ export async function runSuites({ root, session: first, suites, heaps, settings,
   root.comment(`target: vgem ${targetTraits.vgem ? 'present' : 'absent'}; init_on_alloc=${targetTraits.initOnAlloc}`)
   const areas = targetTraits.regions.filter((r) => r.kind !== 'iomem')
   if (areas.length) root.comment(`target: memory areas reserved at boot: ${areas.map((r) => r.name).join('; ')}`)
-  const referenceObs = new Map<string, Record<string, unknown>>()
+  // Every case's observations so far, by heap and case: the reference
+  // heap's are shown beside the kernel heaps', and one case may reuse what
+  // an earlier one measured on the same heap.
+  const observed = new Map<string, Record<string, unknown>>()
+  const key = (heap: string, id: string) => `${heap}\u0000${id}`
+  const referenceHeap = heaps.find((h) => h.kind === 'reference')?.name ?? ''
+  /** What the cases on a heap see of the target and of each other. */
+  const envFor = (heap: HeapUnderTest, heapHandle: number, traits: HeapTraits): CaseEnv => ({
+    agent,
+    heap,
+    heapHandle,
+    target: info,
+    pageSize,
+    settings,
+    traits,
+    targetTraits,
+    referenceObservations: (id) => observed.get(key(referenceHeap, id)),
+    earlierObservations: (id) => observed.get(key(heap.name, id)),
+  })
   let infra: InfraError | undefined
   let recoveries = 0
 
@@ -155,18 +173,7 @@ export async function runSuites({ root, session: first, suites, heaps, settings,
     const heapHandle = opened.ok ? opened.heap : -1
     const traits = opened.ok ? await probeTraits(agent, heapHandle, pageSize) : { cpuAccess: true }
     const fdsBefore = (await agent.must('count_fds', {})).count
-    const env: CaseEnv = {
-      agent,
-      heap,
-      heapHandle,
-      target: info,
-      pageSize,
-      settings,
-      traits,
-      targetTraits,
-      referenceObservations: (id) => referenceObs.get(id),
-    }
-    return { opened, env, fdsBefore }
+    return { opened, env: envFor(heap, heapHandle, traits), fdsBefore }
   }
 
   /**
@@ -214,7 +221,7 @@ export async function runSuites({ root, session: first, suites, heaps, settings,
             const result = out.infra ? await afterBreak(out.result, out.infra) : out.result
             counts[result.status]++
             perHeap[result.status]++
-            if (heap.kind === 'reference' && result.observations) referenceObs.set(def.id, result.observations)
+            if (result.observations) observed.set(key(heap.name, def.id), result.observations)
             onResult(result)
             if (infra) return
             if (out.infra) ({ opened, env, fdsBefore } = await openHeap(heap))
@@ -235,17 +242,7 @@ export async function runSuites({ root, session: first, suites, heaps, settings,
     const present = heaps.filter((h) => h.kind === 'kernel').map((h) => h.name)
     for (const name of missingHeaps) {
       await root.test(`properties on ${name}`, async (t: Test) => {
-        const env: CaseEnv = {
-          agent,
-          heap: { name, kind: 'kernel' },
-          heapHandle: -1,
-          target: info,
-          pageSize,
-          settings,
-          traits: { cpuAccess: false },
-          targetTraits,
-          referenceObservations: () => undefined,
-        }
+        const env = envFor({ name, kind: 'kernel' }, -1, { cpuAccess: false })
         const out = await runCase({ parent: t, def: heapPresentCase(present, settings.expectationsSource ?? 'the expectations'), suite: 'properties', env })
         counts[out.result.status]++
         onResult(out.result)

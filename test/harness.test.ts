@@ -24,6 +24,7 @@ const env = {
   traits: { cpuAccess: true },
   targetTraits: { vgem: false, initOnAlloc: '0' },
   referenceObservations: () => ({ 'MAP_PRIVATE': 'EINVAL' }),
+  earlierObservations: () => undefined,
 }
 
 function def(run: CaseDef['run'], skip?: CaseDef['skip']): CaseDef {

@@ -29,6 +29,12 @@ export function tempOutput(name: string): string {
   return join(mkdtempSync(join(tmpdir(), `dmaheap-test-${name}-`)), 'out')
 }
 
+/** How many results run.json's plan expects: every case on every heap. */
+export function plannedCount(outputDir: string): number {
+  const run = JSON.parse(readFileSync(join(outputDir, 'run.json'), 'utf8')) as { plan: { heaps: string[]; suites: Array<{ cases: string[] }> } }
+  return run.plan.heaps.length * run.plan.suites.reduce((n, s) => n + s.cases.length, 0)
+}
+
 export function readResults(outputDir: string): CaseResult[] {
   return readFileSync(join(outputDir, 'results.jsonl'), 'utf8')
     .split('\n')

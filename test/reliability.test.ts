@@ -9,18 +9,13 @@ import { execa } from 'execa'
 import { existsSync, mkdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { CaseResult } from '../core/result.js'
-import { dmaheap, readResults, repo, tempOutput } from './helpers.js'
+import { dmaheap, plannedCount as planned, readResults, repo, tempOutput } from './helpers.js'
 
 /** The self-built x86_64 kernel (cached): it has LKDTM. */
 async function kernelImage(): Promise<string> {
   const build = await dmaheap(['kernel', 'build', '--src', 'debian', '--arch', 'x86_64'], 40 * 60_000)
   if (build.exitCode !== 0) throw new Error(`kernel build failed: ${build.stderr.slice(-1500)}`)
   return build.stdout.trim().split('\n').pop() ?? ''
-}
-
-function planned(out: string): number {
-  const run = JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')) as { plan: { heaps: string[]; suites: Array<{ cases: string[] }> } }
-  return run.plan.heaps.length * run.plan.suites.reduce((n, s) => n + s.cases.length, 0)
 }
 
 t.test('kernel panic, BUG, WARNING, a hung task and a killed agent, each in its own case of one run', async (t) => {

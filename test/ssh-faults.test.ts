@@ -3,12 +3,12 @@
 // Each is an infrastructure error (exit 2) on the case it hit, never a pass;
 // results before it survive; a board that comes back gets the rest of the
 // run, one that does not leaves the rest reported as not run (MISS).
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { execa } from 'execa'
-import { readResults, repo, tempOutput } from './helpers.js'
+import { plannedCount, readResults, repo, tempOutput } from './helpers.js'
 import { bootBoard, makeBoardImage, onBoard, type Board, type BoardImage } from './support/ssh-board.js'
 
 let image: BoardImage
@@ -54,6 +54,17 @@ async function runUntil(file: string, out: string, count: number) {
   return { run, before: readFileSync(results, 'utf8').split('\n').filter(Boolean).length }
 }
 
+/** The checks every break shares: exit 2, earlier results kept, exactly one case holding the infrastructure error. */
+function brokenOnce(t: Test, r: { exitCode?: number; stderr: string }, out: string, before: number, what: string) {
+  t.equal(r.exitCode, 2, `exit 2 (stderr: ${r.stderr.slice(-1500)})`)
+  const results = readResults(out)
+  t.ok(results.length >= before, `the ${before} results from before ${what} are kept`)
+  const broken = results.filter((x) => x.status === 'ERROR')
+  t.equal(broken.length, 1, 'one case holds the infrastructure error')
+  t.match(broken[0]?.message, /infrastructure error: agent link lost/, `on ${broken[0]?.id}`)
+  return { results, broken }
+}
+
 t.test('SSH link dropped mid-run: exit 2 naming the case, earlier results kept, the rest not run', async (t) => {
   const out = tempOutput('link-dropped')
   const file = describeBoard(dropped, { connect: 5, ready: 10, keepalive: 1, reboot: 10 })
@@ -61,12 +72,7 @@ t.test('SSH link dropped mid-run: exit 2 naming the case, earlier results kept, 
   t.match(await dropped.monitor('set_link n0 off'), /set_link/, 'the board\'s network is cut')
   const r = await run
   await dropped.monitor('set_link n0 on')
-  t.equal(r.exitCode, 2, `exit 2 (stderr: ${r.stderr.slice(-1200)})`)
-  const results = readResults(out)
-  t.ok(results.length >= before, `the ${before} results from before the cut are kept`)
-  const broken = results.filter((x) => x.status === 'ERROR')
-  t.equal(broken.length, 1, 'one case holds the infrastructure error')
-  t.match(broken[0]?.message, /infrastructure error: agent link lost/, `on ${broken[0]?.id}`)
+  const { results, broken } = brokenOnce(t, r, out, before, 'the cut')
   t.equal(results.filter((x) => x.status === 'PASS').length, results.length - 1, 'every other result is a case that completed')
   t.match(r.stderr, new RegExp(`dmaheap: error: after ${broken[0]?.id.replace(/\./g, '\\.')} on system broke the target, it did not come back`), 'the error names the case')
   const kcidb = JSON.parse(readFileSync(join(out, 'kcidb.json'), 'utf8')) as { tests: Array<{ status: string }> }
@@ -79,15 +85,8 @@ t.test('board rebooted mid-run: exit 2 naming the case, the board reconnected, t
   const { run, before } = await runUntil(file, out, 10)
   await rebooted.monitor('system_reset')
   const r = await run
-  t.equal(r.exitCode, 2, `exit 2 (stderr: ${r.stderr.slice(-1500)})`)
-  const results = readResults(out)
-  t.ok(results.length >= before, `the ${before} results from before the reboot are kept`)
-  const broken = results.filter((x) => x.status === 'ERROR')
-  t.equal(broken.length, 1, 'one case holds the infrastructure error')
-  t.match(broken[0]?.message, /infrastructure error: agent link lost/, `on ${broken[0]?.id}`)
-  const run_ = JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')) as { plan: { heaps: string[]; suites: Array<{ cases: string[] }> } }
-  const planned = run_.plan.heaps.length * run_.plan.suites.reduce((n, s) => n + s.cases.length, 0)
-  t.equal(results.length, planned, 'after the board came back, every remaining case ran')
+  const { results } = brokenOnce(t, r, out, before, 'the reboot')
+  t.equal(results.length, plannedCount(out), 'after the board came back, every remaining case ran')
   t.match(r.stderr, /starting it again/)
   t.equal((await onBoard(image, rebooted, 'ls -d /tmp/dmaheap.* 2>/dev/null; true')).stdout.trim(), '', 'nothing uploaded is left on the board')
   // No secret in anything the run kept: the private key's body appears in no output file and not on stderr.
