@@ -51,7 +51,7 @@ function withTargetOptions(cmd: Command): Command {
     .option('--kernel <image>', 'QEMU: boot this kernel image instead of Debian\'s 6.12')
     .option('--memory <size>', 'QEMU: guest memory (smaller is faster to exhaust)', '512M')
     .option('--cmdline <args>', 'QEMU: extra kernel command line arguments')
-    .addOption(new Option('--accel <accel>', 'QEMU: accelerator; auto tries KVM and falls back to TCG').choices(['auto', 'kvm', 'tcg']).default('auto'))
+    .addOption(new Option('--accel <accel>', 'QEMU: accelerator; auto tries KVM and falls back to TCG').choices(['auto', 'kvm', 'tcg']).env('DMAHEAP_ACCEL').default('auto'))
     .option('--boot-timeout <seconds>', 'QEMU: how long the agent may take to come up', seconds, 60)
     .option('--cma <size>', 'QEMU: reserve a CMA area (cma=SIZE) so the CMA heap appears, e.g. 256M')
 }

@@ -266,8 +266,13 @@ async function qemuVersion(qemu: string): Promise<string> {
 
 /**
  * Boots and waits for the agent. With accel "auto", KVM is tried where
- * /dev/kvm is usable; a KVM that hangs or fails is remembered (per host
- * kernel and QEMU version) and TCG is used instead.
+ * /dev/kvm is usable. Any KVM boot that does not reach the agent (QEMU aborts
+ * on an assertion or an MSR it cannot set, "KVM internal error", a silent
+ * console, a hang) is tried again under TCG: how a broken KVM fails differs
+ * from host to host, so no failure mode is singled out. When TCG then boots,
+ * KVM is remembered as broken (per host kernel and QEMU version); when TCG
+ * fails too, the kernel or its command line is at fault and TCG's failure is
+ * the one reported.
  */
 export async function bootQemu(spec: QemuBootSpec): Promise<QemuSession> {
   const version = await qemuVersion(spec.qemu)
@@ -281,19 +286,25 @@ export async function bootQemu(spec: QemuBootSpec): Promise<QemuSession> {
   }
   const probeKvm = spec.accel === 'auto' && accel === 'kvm'
   try {
-    return await bootWithRetry(spec, accel, probeKvm)
+    return probeKvm ? await bootOnce(spec, accel, true) : await bootWithRetry(spec, accel, false)
   } catch (e) {
-    if (e instanceof BootAttemptFailed && e.kvmHung) {
-      spec.log('KVM did not run the guest here; remembering that and booting under TCG')
-      await writeAccelVerdict(cacheKey, 'kvm-broken')
-      try {
-        return await bootWithRetry(spec, 'tcg', false)
-      } catch (e2) {
-        throw asInfra(e2, spec.consoleLog)
-      }
+    if (!probeKvm || !(e instanceof BootAttemptFailed)) throw asInfra(e, spec.consoleLog)
+    spec.log(`KVM did not bring the guest up here (${oneLine(e)}); booting under TCG`)
+    let session: QemuSession
+    try {
+      session = await bootWithRetry(spec, 'tcg', false)
+    } catch (e2) {
+      throw asInfra(e2, spec.consoleLog)
     }
-    throw asInfra(e, spec.consoleLog)
+    await writeAccelVerdict(cacheKey, 'kvm-broken')
+    spec.log('TCG booted where KVM did not: remembered, later runs on this host go straight to TCG')
+    return session
   }
+}
+
+function oneLine(e: BootAttemptFailed): string {
+  const stderr = (e as BootAttemptFailed & { stderr?: string }).stderr?.trim().split('\n').pop()
+  return stderr && !e.message.includes(stderr) ? `${e.message}: ${stderr}` : e.message
 }
 
 /**
@@ -305,7 +316,7 @@ async function bootWithRetry(spec: QemuBootSpec, accel: Accel, probeKvm: boolean
   try {
     return await bootOnce(spec, accel, probeKvm)
   } catch (e) {
-    if (!(e instanceof BootAttemptFailed) || e.kvmHung || !/panicked|never answered/.test(e.message)) throw e
+    if (!(e instanceof BootAttemptFailed) || !/panicked|never answered/.test(e.message)) throw e
     spec.log(`boot failed (${e.message}); trying once more`)
     return await bootOnce(spec, accel, probeKvm)
   }

@@ -15,11 +15,14 @@ function cleanEnv(): NodeJS.ProcessEnv {
   return env
 }
 
-export async function dmaheap(args: string[], timeoutMs = 300_000) {
+/** Runs the CLI; `env` adds variables (an undefined value removes one). */
+export async function dmaheap(args: string[], timeoutMs = 300_000, env: NodeJS.ProcessEnv = {}) {
+  const merged = { ...cleanEnv(), ...env }
+  for (const [k, v] of Object.entries(merged)) if (v === undefined) delete merged[k]
   return execa('node', [join(repo, 'bin', 'dmaheap.js'), ...args], {
     reject: false,
     timeout: timeoutMs,
-    env: cleanEnv(),
+    env: merged,
     extendEnv: false,
     cwd: repo,
   })
