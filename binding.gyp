@@ -6,6 +6,7 @@
         "native/addon/addon.cc",
         "native/core/buffer.c",
         "native/core/dispatch.c",
+        "native/core/fault_guard.c",
         "native/core/flags.c",
         "native/core/json.c",
         "native/core/ops_bench.c",

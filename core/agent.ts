@@ -31,13 +31,13 @@ export class Agent {
     if (res.id !== id) throw new ProtocolError(`agent answered id ${res.id} to request ${id} (${op})`)
     if (res.ok) return res as unknown as Outcome<Responses[O]>
     if ('error' in res) throw new ProtocolError(`agent refused ${op}: ${res.error}`)
-    return { ok: false, errno: res.errno, errnum: res.errnum }
+    return { ok: false, errno: res.errno, errnum: res.errnum, ...(res.fault === undefined ? {} : { fault: res.fault }) }
   }
 
   /** For calls the contract says succeed (setup, cleanup): an errno throws UnexpectedErrno. */
   async must<O extends Op>(op: O, req: Requests[O], timeoutMs?: number): Promise<Responses[O]> {
     const r = await this.call(op, req, timeoutMs)
-    if (!r.ok) throw new UnexpectedErrno(op, r.errno)
+    if (!r.ok) throw new UnexpectedErrno(op, r.errno, r.fault)
     return r as unknown as Responses[O]
   }
 

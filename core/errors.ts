@@ -43,13 +43,17 @@ export class ProtocolError extends Error {
   override name = 'ProtocolError'
 }
 
-/** A call that had to succeed (a close, an munmap) failed with an errno. */
+/**
+ * A call that had to succeed (a close, an munmap) failed with an errno, or
+ * faulted touching a mapping (errno "SIGBUS", `fault` saying which page).
+ */
 export class UnexpectedErrno extends Error {
   override name = 'UnexpectedErrno'
   constructor(
     readonly op: string,
     readonly errno: string,
+    readonly fault?: string,
   ) {
-    super(`${op} failed unexpectedly with ${errno}`)
+    super(`${op} failed unexpectedly with ${errno}${fault ? `: ${fault}` : ''}`)
   }
 }

@@ -6,7 +6,10 @@
  * Framing: one JSON object per line each way, answered in order. Every
  * request carries a numeric `id` and an `op`; every response echoes the `id`
  * and has `ok`. A failed syscall answers `{ok:false, errno:"EINVAL",
- * errnum:22}`; a malformed request answers `{ok:false, error:"..."}` (a
+ * errnum:22}`; a touch of a mapping that faulted (fill, verify, the threads'
+ * write, a bench) answers `{ok:false, errno:"SIGBUS", errnum:0, fault:"page 1
+ * of 2 of the mapping raised SIGBUS (offset 4096, address 0x...)"}`, the
+ * agent alive; a malformed request answers `{ok:false, error:"..."}` (a
  * harness bug, never a verdict). Integers above 2^53 travel as decimal
  * strings. Flags may be numbers or symbolic names joined by `|`, resolved by
  * the agent with the target's own headers (O_* values differ by arch).
@@ -197,13 +200,18 @@ export type ReferenceBacking = 'udmabuf' | 'model'
 
 export type Op = keyof Requests & keyof Responses
 
-/** What a syscall answered: its result, or the errno it failed with. */
-export type Outcome<T> = ({ ok: true } & T) | { ok: false; errno: string; errnum: number }
+/**
+ * What a syscall answered: its result, or the errno it failed with. A fault
+ * while touching a mapping is a failure too: errno the signal ("SIGBUS"),
+ * errnum 0, and `fault` where it struck.
+ */
+export type Failure = { ok: false; errno: string; errnum: number; fault?: string }
+export type Outcome<T> = ({ ok: true } & T) | Failure
 
 export type WireRequest<O extends Op = Op> = { id: number; op: O } & Requests[O]
 export type WireResponse =
   | ({ id: number; ok: true } & Record<string, unknown>)
-  | { id: number | null; ok: false; errno: string; errnum: number }
+  | ({ id: number | null } & Failure)
   | { id: number | null; ok: false; error: string }
 
 /** Encodes a bigint or number as a wire u64. */

@@ -8,7 +8,7 @@
 import type { Test } from 'tap'
 import type { Agent } from '../core/agent.js'
 import { InfraError, ProtocolError, UnexpectedErrno } from '../core/errors.js'
-import type { Outcome, ProvokedFault } from '../core/protocol.js'
+import type { Failure, Outcome, ProvokedFault } from '../core/protocol.js'
 import type { CaseResult, CaseStatus, CheckRecord } from '../core/result.js'
 import type { TargetInfo } from '../core/target.js'
 import type { HeapUnderTest } from './heaps.js'
@@ -117,12 +117,20 @@ function plain(v: unknown): unknown {
   return v
 }
 
-/** Values in failure messages: bare where unambiguous (4096, EINVAL), quoted otherwise. */
+/** An errno or signal with what it means: "SIGBUS: page 1 of 2 of the mapping raised SIGBUS (...)". */
+const ERRNO_WITH_REASON = /^(E[A-Z0-9]+|SIG[A-Z0-9]+): \S/
+
+/** Values in failure messages: bare where unambiguous (4096, EINVAL, SIGBUS: page 1 ...), quoted otherwise. */
 export function show(v: unknown): string {
   if (v === undefined) return 'nothing'
-  if (typeof v === 'string') return v === '' || /\s/.test(v) ? JSON.stringify(v) : v
+  if (typeof v === 'string') return v === '' || (/\s/.test(v) && !ERRNO_WITH_REASON.test(v)) ? JSON.stringify(v) : v
   if (typeof v === 'object' && v !== null) return JSON.stringify(v)
   return String(v)
+}
+
+/** A failed call as observed: its errno, and where a fault struck (`SIGBUS: page 1 of 2 ...`). */
+export function observedFailure(f: Failure): string {
+  return f.fault ? `${f.errno}: ${f.fault}` : f.errno
 }
 
 export class Checker {
@@ -157,12 +165,12 @@ export class Checker {
 
   /** The call must succeed; records the errno it failed with otherwise. */
   succeeded<T>(label: string, outcome: Outcome<T>): outcome is { ok: true } & T {
-    return this.record(label, outcome.ok, 'success', outcome.ok ? 'success' : outcome.errno)
+    return this.record(label, outcome.ok, 'success', outcome.ok ? 'success' : observedFailure(outcome))
   }
 
   /** The call must fail with exactly this errno. */
   failsWith(label: string, outcome: Outcome<unknown>, errno: string): boolean {
-    return this.record(label, !outcome.ok && outcome.errno === errno, errno, outcome.ok ? 'success' : outcome.errno)
+    return this.record(label, !outcome.ok && outcome.errno === errno, errno, outcome.ok ? 'success' : observedFailure(outcome))
   }
 
   /** Records what happened without judging it, next to what the reference heap did. */
@@ -233,7 +241,7 @@ export async function runCase({ parent, def, suite, env, kernelLog }: CaseRunInp
     let error: string | undefined
     const harnessError = (e: unknown, where: string) => {
       if (e instanceof InfraError) infra ??= e
-      else if (e instanceof UnexpectedErrno) check.succeeded(`${where}${e.op}`, { ok: false, errno: e.errno, errnum: 0 })
+      else if (e instanceof UnexpectedErrno) check.succeeded(`${where}${e.op}`, { ok: false, errno: e.errno, errnum: 0, ...(e.fault ? { fault: e.fault } : {}) })
       else error ??= `harness error${where ? ` in ${where.trim()}` : ''}: ${e instanceof ProtocolError ? e.message : String(e)}`
     }
     const timeoutMs = env.settings.caseTimeoutMs ?? def.timeoutMs ?? DEFAULT_CASE_TIMEOUT_MS

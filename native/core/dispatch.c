@@ -1,11 +1,13 @@
 /* One request in, one response out: parse, find the op, run it under the
  * dispatch lock, answer. The response carries either the op's fields, the
- * errno its syscall failed with, or why the request was malformed. */
+ * errno its syscall failed with, the signal a touch of a mapping raised
+ * (fault_guard.h), or why the request was malformed. */
 #define _GNU_SOURCE
 #include "dmaheap.h"
 #include "ops.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -107,6 +109,14 @@ char *dmaheap_dispatch(const char *line, size_t len)
 	if (r.error) {
 		jb_bool(&out, "ok", false);
 		jb_str(&out, "error", r.error);
+	} else if (r.fault_sig) {
+		/* A signal is no errno: errnum 0, and `fault` says where. */
+		char name[16];
+		snprintf(name, sizeof(name), "SIG%s", sigabbrev_np(r.fault_sig) ?: "?");
+		jb_bool(&out, "ok", false);
+		jb_str(&out, "errno", name);
+		jb_i64(&out, "errnum", 0);
+		jb_str(&out, "fault", r.fault);
 	} else if (r.err) {
 		const char *name = strerrorname_np(r.err);
 		jb_bool(&out, "ok", false);

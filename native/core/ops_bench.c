@@ -15,6 +15,7 @@
  */
 #define _GNU_SOURCE
 #include "buffer.h"
+#include "fault_guard.h"
 #include "ops.h"
 
 #include <errno.h>
@@ -127,13 +128,31 @@ static int bench_alloc_bare(const struct heap_slot *h, uint64_t len, uint64_t bu
 	return 0;
 }
 
-/* First touch of each page of a fresh buffer's fresh mapping, per page. */
-static int bench_fault(const struct heap_slot *h, uint64_t len, uint64_t budget, struct samples *s)
+struct touch_job {
+	volatile uint8_t *m;
+	size_t len, page;
+	uint64_t ns;
+};
+
+static void touch_pages(void *arg)
+{
+	struct touch_job *j = arg;
+	uint64_t t0 = now_ns();
+	for (size_t off = 0; off < j->len; off += j->page)
+		j->m[off] = 1;
+	j->ns = now_ns() - t0;
+}
+
+/* First touch of each page of a fresh buffer's fresh mapping, per page. The
+ * touches run through the fault guard (once per buffer, outside the timed
+ * loop): a page that cannot be faulted in fails the bench with the page. */
+static int bench_fault(struct request *r, const struct heap_slot *h, uint64_t len, uint64_t budget, struct samples *s)
 {
 	struct alloc_args a = { .len = len, .fd_flags = O_RDWR | O_CLOEXEC, .struct_size = 24 };
 	size_t page = (size_t)sysconf(_SC_PAGESIZE);
 	for (uint64_t start = now_ns(); keep_going(start, budget, s->n);) {
 		struct alloc_out o;
+		struct fault_report f;
 		int err = heap_alloc(h, &a, &o);
 		if (err)
 			return err;
@@ -143,20 +162,24 @@ static int bench_fault(const struct heap_slot *h, uint64_t len, uint64_t budget,
 			buf_close(o.fd);
 			return err;
 		}
-		uint64_t t0 = now_ns();
-		for (size_t off = 0; off < len; off += page)
-			m[off] = 1;
-		push(s, (now_ns() - t0) / (len / page));
+		struct touch_job j = { .m = m, .len = (size_t)len, .page = page };
+		if (fault_guard_run((void *)m, (size_t)len, touch_pages, &j, &f))
+			fault_fail(r, &f, NULL);
+		else
+			push(s, j.ns / (len / page));
 		munmap((void *)m, (size_t)len);
 		buf_close(o.fd);
+		if (r->fault_sig)
+			return 0;
 	}
 	return 0;
 }
 
-static int bench_sync(const struct heap_slot *h, uint64_t len, uint64_t budget, struct samples *s)
+static int bench_sync(struct request *r, const struct heap_slot *h, uint64_t len, uint64_t budget, struct samples *s)
 {
 	struct alloc_args a = { .len = len, .fd_flags = O_RDWR | O_CLOEXEC, .struct_size = 24 };
 	struct alloc_out o;
+	struct fault_report f;
 	int err = heap_alloc(h, &a, &o);
 	if (err)
 		return err;
@@ -166,8 +189,9 @@ static int bench_sync(const struct heap_slot *h, uint64_t len, uint64_t budget, 
 		buf_close(o.fd);
 		return err;
 	}
-	memset(m, 1, (size_t)len);
-	for (uint64_t start = now_ns(); !err && keep_going(start, budget, s->n);) {
+	if (fault_guard_memset(m, (size_t)len, 1, &f))
+		fault_fail(r, &f, NULL);
+	for (uint64_t start = now_ns(); !err && !r->fault_sig && keep_going(start, budget, s->n);) {
 		uint64_t t0 = now_ns();
 		err = buf_sync(o.fd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_RW);
 		if (!err)
@@ -298,14 +322,14 @@ void op_bench(struct request *r)
 	else if (!strcmp(kind, "alloc_bare"))
 		err = bench_alloc_bare(h, len, budget, &s);
 	else if (!strcmp(kind, "fault"))
-		err = bench_fault(h, len, budget, &s);
+		err = bench_fault(r, h, len, budget, &s);
 	else if (!strcmp(kind, "sync"))
-		err = bench_sync(h, len, budget, &s);
+		err = bench_sync(r, h, len, budget, &s);
 	else if (!strcmp(kind, "threads"))
 		err = bench_threads(r, h, len, budget, (unsigned)threads, &s);
 	else
 		bad_field(r, "kind", "expected alloc, alloc_bare, fault, sync, threads or fill");
-	if (!r->error) {
+	if (!r->error && !r->fault_sig) {
 		if (err)
 			r->err = err;
 		else

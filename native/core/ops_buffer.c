@@ -4,6 +4,7 @@
 #define _GNU_SOURCE
 #include "buffer.h"
 #include "dmaheap.h"
+#include "fault_guard.h"
 #include "ops.h"
 #include "reference_heap.h"
 
@@ -165,9 +166,17 @@ void op_alloc(struct request *r)
 void op_buf_size(struct request *r)
 {
 	int fd = get_fd(r, "fd");
+	struct model_buf *b;
 	off_t size;
 	if (r->error)
 		return;
+	/* A dma-buf's size is fixed at export (dma_buf_llseek answers
+	 * dmabuf->size); a model buffer's memfd may be shorter (holes). */
+	b = reference_model_lookup(fd);
+	if (b) {
+		jb_u64(r->out, "size", model_size(b));
+		return;
+	}
 	size = lseek(fd, 0, SEEK_END);
 	if (size < 0) {
 		r->err = errno;
@@ -339,6 +348,34 @@ static struct map_slot *get_pattern_request(struct request *r, uint64_t *off, ui
 	return r->error ? NULL : m;
 }
 
+/* fill and verify run through the fault guard: a buffer with pages that
+ * cannot be faulted in fails the op with the page, instead of killing us. */
+struct pattern_job {
+	uint8_t *mem;
+	size_t len;
+	uint64_t base;
+	const struct pattern *p;
+	struct verify_result *v; /* NULL: fill */
+};
+
+static void pattern_touch(void *arg)
+{
+	struct pattern_job *j = arg;
+	if (j->v)
+		pattern_verify(j->mem, j->len, j->base, j->p, j->v);
+	else
+		pattern_fill(j->mem, j->len, j->base, j->p);
+}
+
+static bool pattern_guarded(struct request *r, struct map_slot *m, struct pattern_job *j)
+{
+	struct fault_report f;
+	if (!fault_guard_run(m->addr, m->len, pattern_touch, j, &f))
+		return true;
+	fault_fail(r, &f, NULL);
+	return false;
+}
+
 void op_fill(struct request *r)
 {
 	struct pattern p;
@@ -346,9 +383,10 @@ void op_fill(struct request *r)
 	struct map_slot *m = get_pattern_request(r, &off, &len, &base, &p);
 	if (!m)
 		return;
+	struct pattern_job j = { .mem = m->addr + off, .len = (size_t)len, .base = base + off, .p = &p };
 	t0 = now_ns();
-	pattern_fill(m->addr + off, (size_t)len, base + off, &p);
-	jb_u64(r->out, "ns", now_ns() - t0);
+	if (pattern_guarded(r, m, &j))
+		jb_u64(r->out, "ns", now_ns() - t0);
 }
 
 void op_verify(struct request *r)
@@ -359,8 +397,10 @@ void op_verify(struct request *r)
 	struct map_slot *m = get_pattern_request(r, &off, &len, &base, &p);
 	if (!m)
 		return;
+	struct pattern_job j = { .mem = m->addr + off, .len = (size_t)len, .base = base + off, .p = &p, .v = &v };
 	t0 = now_ns();
-	pattern_verify(m->addr + off, (size_t)len, base + off, &p, &v);
+	if (!pattern_guarded(r, m, &j))
+		return;
 	jb_u64(r->out, "ns", now_ns() - t0);
 	jb_u64(r->out, "checked", len);
 	jb_u64(r->out, "mismatches", v.mismatches);

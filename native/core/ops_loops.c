@@ -2,6 +2,7 @@
  * the protocol's round trip never stands between two ioctls. */
 #define _GNU_SOURCE
 #include "buffer.h"
+#include "fault_guard.h"
 #include "ops.h"
 
 #include <errno.h>
@@ -53,6 +54,7 @@ struct thread_job {
 	pthread_barrier_t *start;
 	int err;
 	const char *step;
+	struct fault_report fault; /* .sig set: the write faulted */
 };
 
 /* What libdmabufheap's ConcurrentAllocTest does per thread: allocate, map,
@@ -80,9 +82,13 @@ static void *thread_body(void *p)
 	j->step = "sync start";
 	j->err = buf_sync(o.fd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_RW);
 	if (!j->err) {
-		memset(m, 0x5a, len);
-		j->step = "sync end";
-		j->err = buf_sync(o.fd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_RW);
+		j->step = "write";
+		/* A faulting write ends this thread's job, which still unmaps
+		 * and closes; the op reports it once every thread is joined. */
+		if (!fault_guard_memset(m, len, 0x5a, &j->fault)) {
+			j->step = "sync end";
+			j->err = buf_sync(o.fd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_RW);
+		}
 	}
 	munmap(m, len);
 	int cerr = buf_close(o.fd);
@@ -128,18 +134,26 @@ void op_alloc_threads(struct request *r)
 		pthread_join(tids[i], NULL);
 	pthread_barrier_destroy(&start);
 	for (uint64_t i = 0; i < n; i++) {
-		if (!jobs[i].err)
+		if (jobs[i].fault.sig && !r->fault_sig) {
+			char who[64];
+			snprintf(who, sizeof(who), "thread %llu of %llu", (unsigned long long)i + 1, (unsigned long long)n);
+			fault_fail(r, &jobs[i].fault, who);
+		}
+		if (!jobs[i].err && !jobs[i].fault.sig)
 			ok++;
-		else if (!first_err) {
+		else if (!first_err && jobs[i].err) {
 			first_err = jobs[i].err;
 			first_step = jobs[i].step;
 		}
 	}
+	if (r->fault_sig)
+		goto out;
 	jb_u64(r->out, "ok", ok);
 	jb_u64(r->out, "threads", n);
 	jb_str(r->out, "first_errno", errno_or_none(first_err));
 	jb_str(r->out, "first_step", first_step);
 	jb_u64(r->out, "ns", now_ns() - t0);
+out:
 	free(jobs);
 	free(tids);
 }

@@ -62,6 +62,7 @@ static const struct {
 	{ "model", FAULT_MODEL },         { "nozero", FAULT_NOZERO },       { "badflags", FAULT_BADFLAGS },
 	{ "acceptzero", FAULT_ACCEPTZERO }, { "wrongsize", FAULT_WRONGSIZE }, { "leak", FAULT_LEAK },
 	{ "ignoreoffset", FAULT_IGNOREOFFSET }, { "wrongexp", FAULT_WRONGEXP }, { "badsync", FAULT_BADSYNC },
+	{ "holes", FAULT_HOLES },
 };
 
 int reference_parse_name(const char *name, unsigned *faults)
@@ -188,15 +189,23 @@ static int allocate_pages(int memfd, uint64_t size)
 	return err;
 }
 
-static int new_memfd(uint64_t size, int *out)
+/* holes: the memfd is cut back to its first page before it is sealed, while
+ * the buffer (the model's size, what lseek and fdinfo answer) keeps its
+ * length. A mapping of it still spans the whole buffer, and the kernel
+ * answers a touch past the first page with SIGBUS (shmem_fault past i_size),
+ * as it would for a heap whose fault handler finds no page. */
+static int new_memfd(uint64_t size, bool holes, int *out)
 {
 	int memfd = memfd_create("dmaheap-reference", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
 	int err = 0;
 
 	if (memfd < 0)
 		return errno;
 	if (size)
 		err = allocate_pages(memfd, size);
+	if (!err && holes && size > page && ftruncate(memfd, (off_t)page) < 0)
+		err = errno;
 	if (!err && fcntl(memfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0)
 		err = errno;
 	if (err) {
@@ -255,7 +264,7 @@ static int model_alloc(uint64_t size, uint32_t fd_flags, unsigned faults, int *o
 			memfd = pool[slot].fd;
 	}
 	if (memfd < 0) {
-		err = new_memfd(size, &memfd);
+		err = new_memfd(size, faults & FAULT_HOLES, &memfd);
 		if (err)
 			return err;
 		if (faults & FAULT_NOZERO)
@@ -326,7 +335,7 @@ int reference_alloc(uint64_t len, uint32_t fd_in, uint32_t fd_flags, uint64_t he
 	if (!faults && (fd_flags & O_ACCMODE) == O_RDWR && size <= udmabuf_size_limit() && reference_has_udmabuf()) {
 		int memfd;
 		pthread_mutex_unlock(&model_lock);
-		err = new_memfd(size, &memfd);
+		err = new_memfd(size, false, &memfd);
 		if (err)
 			return err;
 		err = to_udmabuf(memfd, size, fd_flags, &out->fd);

@@ -38,6 +38,7 @@ enum reference_fault {
 	FAULT_IGNOREOFFSET = 1 << 6, /* mmap ignores the offset (vm_pgoff) */
 	FAULT_WRONGEXP = 1 << 7,    /* fdinfo exp_name is not the heap's name */
 	FAULT_BADSYNC = 1 << 8,     /* DMA_BUF_IOCTL_SYNC accepts invalid flags */
+	FAULT_HOLES = 1 << 9,       /* pages past the first are missing: touching them is SIGBUS */
 };
 
 /* Parses "dmaheap-reference[+fault...]"; returns 0 and the fault mask, or

@@ -38,6 +38,8 @@ struct request {
 	struct jbuf *out;
 	const char *error; /* set by a failed field read; answered as a bad request */
 	int err;           /* errno of the failed syscall, 0 on success */
+	int fault_sig;     /* a touch of a mapping faulted (fault_guard.h): the signal */
+	char fault[256];   /* and where it struck, answered as `fault` */
 };
 
 uint64_t now_ns(void);
