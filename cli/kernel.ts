@@ -3,11 +3,12 @@ import { ExitCode } from '../core/errors.js'
 import { buildKernel, type KernelArch } from '../targets/kernel-build.js'
 import { log } from './run.js'
 
-export async function kernelBuildCommand(o: { src: string; arch: KernelArch; config?: string[]; out?: string; jobs?: number }): Promise<number> {
+export async function kernelBuildCommand(o: { src: string; arch: KernelArch; config?: string[]; patch?: string[]; out?: string; jobs?: number }): Promise<number> {
   const r = await buildKernel({
     src: o.src,
     arch: o.arch,
     ...(o.config ? { fragments: o.config } : {}),
+    ...(o.patch ? { patches: o.patch } : {}),
     ...(o.out ? { out: o.out } : {}),
     ...(o.jobs ? { jobs: o.jobs } : {}),
     log,

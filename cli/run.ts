@@ -18,6 +18,7 @@ import { createTapRoot } from '../reports/tap-root.js'
 import { heapsOf, type HeapUnderTest } from '../suites/heaps.js'
 import { resolveSuites } from '../suites/index.js'
 import { planOf, runSuites } from '../suites/run.js'
+import { BOOT_LOG_FILE } from '../suites/boot-log.js'
 import { readKselftestBinary, runKselftest } from '../suites/kselftest.js'
 import { resolveTarget } from '../targets/index.js'
 import type { QemuTargetOptions } from '../targets/qemu.js'
@@ -208,7 +209,8 @@ export async function runCommand(opts: RunOptions): Promise<number> {
       // A board may be rebooting: it gets a few minutes to answer again.
       return startTarget({ outputDir, log, reconnectWithinMs: RECONNECT_WITHIN_MS })
     }
-    const outcome = await runSuites({ root, session, suites, heaps, settings, missingHeaps, recover, onResult })
+    const keepBootLog = (text: string) => writeFile(join(outputDir, BOOT_LOG_FILE), text)
+    const outcome = await runSuites({ root, session, suites, heaps, settings, missingHeaps, recover, onResult, keepBootLog })
     activeSession = outcome.session
     if (Object.keys(outcome.profiles).length) await writeProfiles(outputDir, { target: target.name, kernel: release, profiles: outcome.profiles })
     const c = outcome.counts
@@ -255,9 +257,10 @@ export async function runCommand(opts: RunOptions): Promise<number> {
             heaps: heaps.map((h) => h.name),
             started: started.toISOString(),
             finished: new Date().toISOString(),
-            artifacts: session.artifacts,
+            artifacts: { ...session.artifacts, ...(outcome.boot?.log ? { bootLog: join(outputDir, outcome.boot.log) } : {}) },
             summary,
             plan: planOf(suites, heaps),
+            ...(outcome.boot ? { boot: outcome.boot } : {}),
           },
           null,
           2,

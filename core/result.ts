@@ -51,7 +51,24 @@ export interface RunPlan {
   /** heaps in the order they ran (the reference heap first) */
   heaps: string[]
   /** every suite with its case ids, in order, as each heap runs them */
-  suites: Array<{ name: string; cases: string[] }>
+  suites: Array<{
+    name: string
+    cases: string[]
+    /** the heaps this suite runs on when not every heap above (the boot case: the kernel pseudo-heap) */
+    heaps?: string[]
+  }>
+}
+
+/** What the kernel said before the first case (run.json's boot). */
+export interface BootRecord {
+  /** the file in the output folder with everything the kernel printed since boot */
+  log?: string
+  /** where it was read from */
+  source: 'kernel log' | 'console' | 'kernel log + console' | 'none'
+  /** false when the start of boot was no longer there to read */
+  complete: boolean
+  /** /proc/sys/kernel/tainted before the first case */
+  taint?: { value: number; flags: string; problems: string; described: string[] }
 }
 
 export function emptyCounts(): Record<CaseStatus, number> {
@@ -69,4 +86,6 @@ export interface RunRecord {
   summary: RunSummary
   /** absent in runs from before MISS was reported */
   plan?: RunPlan
+  /** absent in runs from before the boot log was judged */
+  boot?: BootRecord
 }

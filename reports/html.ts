@@ -120,6 +120,16 @@ function allCases(results: CaseResult[]): string {
     .join('\n')
 }
 
+/** The kernel before the first case: its taint and where the boot log is (the boot.kernel-log case judges them). */
+function bootFacts(run?: RunRecord): string {
+  const boot = run?.boot
+  if (!boot) return ''
+  const t = boot.taint
+  const taint = t ? (t.flags ? `${t.value}: ${t.described.join(', ')}${t.problems ? ` — ${t.problems} fails boot.kernel-log` : ''}` : '0 (not tainted)') : 'unknown'
+  const log = boot.log ? `<code>${esc(boot.log)}</code> (from the ${esc(boot.source)}${boot.complete ? '' : ', without the start of boot'})` : 'not readable on this target'
+  return `<p id="boot">Kernel at boot: taint <span class="${t?.problems ? 's-FAIL' : ''}">${esc(taint)}</span>; boot log ${log}</p>`
+}
+
 // Opening a matrix cell's group when its link is followed: the only script.
 const SCRIPT = `document.querySelectorAll('#matrix a').forEach(function(a){a.addEventListener('click',function(){var d=document.getElementById(a.getAttribute('href').slice(1));if(d)d.open=true})})`
 
@@ -140,6 +150,7 @@ export function toHtml(results: CaseResult[], diff: DiffEntry[], run?: RunRecord
 <p id="totals">${esc(countsText(c))}</p>
 ${run?.summary.infraError ? `<p class="failure" id="infra-error"><b>The run stopped at an infrastructure error:</b> ${esc(run.summary.infraError)}</p>` : ''}
 ${facts ? `<p class="muted">${facts}</p>` : ''}
+${bootFacts(run)}
 <h2>Heaps × suites</h2>
 ${matrix(results)}
 <h2 id="failures">Failures</h2>

@@ -27,6 +27,8 @@ export function toMarkdown(results: CaseResult[], diff: DiffEntry[], run?: RunRe
   const kernel = run?.target.hello.release ?? results[0]?.kernel ?? 'unknown'
   const out = [`# dmaheap: ${verdictOf(c, run?.summary.infraError)} on ${target}, Linux ${kernel}`, '', `${countsText(c)}.`, '']
   if (run?.summary.infraError) out.push(`**The run stopped at an infrastructure error:** ${run.summary.infraError}`, '')
+  const t = run?.boot?.taint
+  if (run?.boot) out.push(`Kernel at boot: taint ${t ? (t.flags ? `${t.value} (${t.described.join(', ')})` : '0 (not tainted)') : 'unknown'}; boot log ${run.boot.log ? `\`${run.boot.log}\` (from the ${run.boot.source})` : 'not readable'}.`, '')
   const groups = groupResults(results)
   const heaps = [...new Set(groups.map((g) => g.heap))]
   const suites = [...new Set(groups.map((g) => g.suite))]

@@ -51,7 +51,7 @@ export function withMissing(results: CaseResult[], run: RunRecord | undefined): 
     : 'not run: the run ended before this case'
   const out: CaseResult[] = []
   for (const suite of run.plan.suites) {
-    for (const heap of run.plan.heaps) {
+    for (const heap of suite.heaps ?? run.plan.heaps) {
       for (const id of suite.cases) {
         const k = key(heap, id)
         const r = byKey.get(k)
@@ -59,6 +59,14 @@ export function withMissing(results: CaseResult[], run: RunRecord | undefined): 
         out.push(
           r ?? { id, suite: suite.name, heap, target: run.target.target, kernel: run.target.hello.release, status: 'MISS', message: why, checks: [], durationMs: 0 },
         )
+      }
+    }
+    // A suite's results beyond its plan (the boot case on the heaps a report names) stay with it.
+    for (const r of results) {
+      const k = key(r.heap, r.id)
+      if (r.suite === suite.name && !used.has(k)) {
+        used.add(k)
+        out.push(r)
       }
     }
   }

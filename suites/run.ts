@@ -17,6 +17,8 @@ import { kernelCrash } from './kernel-crash.js'
 import { buildProfiles, describeProfile, profileDifferences, type HeapProfile } from './heap-profile.js'
 import { heapPresentCase } from './properties.js'
 import { parseBootAreas, parseIomem, type PhysRegion } from './physical-layout.js'
+import { BOOT_CASE, BOOT_LOG_FILE, BOOT_SUITE, bootResults, KERNEL_PSEUDO_HEAP, readBootLog } from './boot-log.js'
+import type { BootRecord } from '../core/result.js'
 
 /** How often a run brings a broken target back before it gives up. */
 const MAX_RECOVERIES = 5
@@ -36,6 +38,8 @@ export interface SuiteRunInput {
   /** heaps the expectations name that the target does not have (the properties suite fails them) */
   missingHeaps?: string[]
   onResult(r: CaseResult): void
+  /** keeps what the kernel printed since boot with the results (boot-kernel.log) */
+  keepBootLog?(text: string): Promise<void>
 }
 
 export interface SuiteRunOutcome {
@@ -44,6 +48,8 @@ export interface SuiteRunOutcome {
   session: TargetSession
   /** each heap's property profile, when the properties suite ran */
   profiles: Record<string, HeapProfile>
+  /** what the kernel said before the first case: where the log came from, the taint */
+  boot?: BootRecord
   infra?: InfraError
 }
 
@@ -120,15 +126,43 @@ function commentProfiles(root: Test, profiles: Record<string, HeapProfile>, heap
   }
 }
 
-/** Every case id each heap is meant to run, for run.json: cases never reached are MISS. */
+/**
+ * Every case id each heap is meant to run, for run.json: cases never reached
+ * are MISS. The boot case runs first, once, on the kernel pseudo-heap (its
+ * results on the heaps a boot report names come on top of the plan).
+ */
 export function planOf(suites: SuiteDef[], heaps: HeapUnderTest[]): RunPlan {
   return {
     heaps: heaps.map((h) => h.name),
-    suites: suites.map((s) => ({ name: s.name, cases: [...s.cases.map((c) => c.id), `${s.name}.no-fd-leak`] })),
+    suites: [
+      { name: BOOT_SUITE, cases: [BOOT_CASE], heaps: [KERNEL_PSEUDO_HEAP] },
+      ...suites.map((s) => ({ name: s.name, cases: [...s.cases.map((c) => c.id), `${s.name}.no-fd-leak`] })),
+    ],
   }
 }
 
-export async function runSuites({ root, session: first, suites, heaps, settings, missingHeaps = [], recover, onResult: sink }: SuiteRunInput): Promise<SuiteRunOutcome> {
+const NO_TRACE = { at: null, stack: '' } as object
+
+/** A boot result as TAP: "boot on <heap>" > "boot.kernel-log <heap>", a line per check, the report as comments. */
+async function tapBootResult(root: Test, r: CaseResult): Promise<void> {
+  const name = `${r.id} ${r.heap}`
+  await root.test(`${BOOT_SUITE} on ${r.heap}`, NO_TRACE, async (g: Test) => {
+    if (r.status === 'SKIP') {
+      await g.test(name, { skip: r.message ?? 'skipped' }, async () => {})
+      return
+    }
+    await g.test(name, NO_TRACE, async (t: Test) => {
+      for (const [label, v] of Object.entries(r.observations ?? {})) t.comment(`${name}: observed ${label}: ${String(v)}`)
+      for (const c of r.checks) {
+        if (c.pass) t.pass(`${name}: ${c.label}`)
+        else t.fail(`${name}: ${c.label}: expected ${String(c.expected)}, observed ${String(c.observed)}`, { ...NO_TRACE, expected: c.expected, observed: c.observed })
+      }
+      if (r.kernelLog) t.comment(`${name}: what the kernel printed:\n${r.kernelLog.split('\n').slice(0, 60).map((l) => `  ${l}`).join('\n')}`)
+    })
+  })
+}
+
+export async function runSuites({ root, session: first, suites, heaps, settings, missingHeaps = [], recover, onResult: sink, keepBootLog }: SuiteRunInput): Promise<SuiteRunOutcome> {
   const counts = emptyCounts()
   const propertyResults: CaseResult[] = []
   const onResult = (r: CaseResult) => {
@@ -145,6 +179,22 @@ export async function runSuites({ root, session: first, suites, heaps, settings,
   root.comment(`target: vgem ${targetTraits.vgem ? 'present' : 'absent'}; init_on_alloc=${targetTraits.initOnAlloc}`)
   const areas = targetTraits.regions.filter((r) => r.kind !== 'iomem')
   if (areas.length) root.comment(`target: memory areas reserved at boot: ${areas.map((r) => r.name).join('; ')}`)
+  // What the kernel said before the first case (before the cases' markers push it out of the ring).
+  const bootStarted = Date.now()
+  const bootLog = await readBootLog(agent, session)
+  if (bootLog.source !== 'none') await keepBootLog?.(bootLog.text)
+  const boot: BootRecord = {
+    ...(bootLog.source !== 'none' ? { log: BOOT_LOG_FILE } : {}),
+    source: bootLog.source,
+    complete: bootLog.complete,
+    ...(bootLog.taint ? { taint: bootLog.taint } : {}),
+  }
+  root.comment(`target: taint at boot: ${bootLog.taint ? `${bootLog.taint.value}${bootLog.taint.flags ? ` (${bootLog.taint.described.join(', ')})` : ' (not tainted)'}` : 'unknown'}`)
+  for (const r of bootResults({ log: bootLog, heaps, target: info.target, kernel: info.hello.release, durationMs: Date.now() - bootStarted })) {
+    await tapBootResult(root, r)
+    counts[r.status]++
+    onResult(r)
+  }
   // Every case's observations so far, by heap and case: the reference
   // heap's are shown beside the kernel heaps', and one case may reuse what
   // an earlier one measured on the same heap.
@@ -251,5 +301,5 @@ export async function runSuites({ root, session: first, suites, heaps, settings,
   }
   const profiles = buildProfiles(propertyResults, pageSize)
   if (!infra) commentProfiles(root, profiles, heaps)
-  return infra ? { counts, profiles, session, infra } : { counts, profiles, session }
+  return infra ? { counts, profiles, session, boot, infra } : { counts, profiles, session, boot }
 }

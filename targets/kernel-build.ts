@@ -5,12 +5,18 @@
  * The build folder is kept in the cache and reused: a second build is
  * incremental. Options a fragment asked for that did not end up set are
  * reported, since merge_config.sh only warns about them.
+ *
+ * With patches (--patch FILE), the build is of a variant tree: the source
+ * copied with hard links (`cp -al`, no second copy of the tree) into a
+ * folder named after the patches' content, the patches applied with
+ * `patch -p1` (which replaces the files it changes, breaking only their
+ * links, so the original tree is untouched), built in its own build folder.
  */
 import { createHash } from 'node:crypto'
 import { createWriteStream, existsSync } from 'node:fs'
-import { mkdir, readFile, realpath, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, readFile, realpath, rename, rm, writeFile } from 'node:fs/promises'
 import { cpus } from 'node:os'
-import { basename, join } from 'node:path'
+import { basename, join, resolve } from 'node:path'
 import { execa } from 'execa'
 import { InfraError, UsageError } from '../core/errors.js'
 import { cacheDir, packageRoot } from '../core/paths.js'
@@ -35,6 +41,8 @@ export interface KernelBuildOptions {
   arch: KernelArch
   /** the user's fragments, merged after the harness's */
   fragments?: string[]
+  /** patches (`patch -p1`) applied to a hard-linked copy of the tree, built as a variant */
+  patches?: string[]
   out?: string
   jobs?: number
   log(message: string): void
@@ -107,10 +115,42 @@ export async function resolveSource(src: string, log: (m: string) => void): Prom
   return realpath(src)
 }
 
+/**
+ * The tree with the patches applied: a hard-linked copy of `src` in the cache,
+ * one per tree and set of patches (by content), made once and reused. Made
+ * in a temporary folder and renamed into place, so a build that stops
+ * half-way or runs next to another leaves no half-patched tree to reuse.
+ */
+export async function patchedTree(src: string, patches: string[], log: (m: string) => void): Promise<string> {
+  for (const p of patches) if (!existsSync(p)) throw new UsageError(`no patch at ${p}`, 'pass --patch with a unified diff that applies with patch -p1 at the top of the tree')
+  const texts = await Promise.all(patches.map((p) => readFile(p, 'utf8')))
+  const hash = createHash('sha256').update(src + '\0' + texts.join('\0')).digest('hex').slice(0, 12)
+  const dir = join(cacheDir(), 'src-variants', `${basename(src)}-${hash}`)
+  if (existsSync(join(dir, 'Makefile'))) return dir
+  await mkdir(join(cacheDir(), 'src-variants'), { recursive: true })
+  const tmp = await mkdtemp(`${dir}.tmp-`)
+  try {
+    log(`copying ${src} with hard links into ${dir} and applying ${patches.length} patch(es)`)
+    await execa('cp', ['-al', `${src}/.`, tmp])
+    for (const [i, p] of patches.entries()) {
+      const r = await execa('patch', ['-p1', '--forward', '--batch', '-d', tmp], { input: texts[i], all: true, reject: false })
+      if (r.exitCode !== 0) throw new UsageError(`${p} does not apply to ${src}`, String(r.all ?? '').split('\n').slice(-6).join('; '))
+    }
+    await rename(tmp, dir).catch(async (e: NodeJS.ErrnoException) => {
+      // Another build made the same variant meanwhile: use theirs.
+      if (!existsSync(join(dir, 'Makefile'))) throw e
+    })
+  } finally {
+    await rm(tmp, { recursive: true, force: true })
+  }
+  return dir
+}
+
 export async function buildKernel(opts: KernelBuildOptions): Promise<KernelBuildResult> {
   const started = Date.now()
   const profile = PROFILES[opts.arch]
-  const src = await resolveSource(opts.src, opts.log)
+  const base = await resolveSource(opts.src, opts.log)
+  const src = opts.patches?.length ? await patchedTree(base, opts.patches.map((p) => resolve(p)), opts.log) : base
   const fragmentPaths = [...harnessFragments(opts.arch), ...(opts.fragments ?? [])]
   for (const f of fragmentPaths) if (!existsSync(f)) throw new UsageError(`no config fragment at ${f}`, 'pass --config with a file of CONFIG_ lines')
   const fragments = await Promise.all(fragmentPaths.map(async (path) => ({ path, text: await readFile(path, 'utf8') })))

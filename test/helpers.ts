@@ -32,10 +32,10 @@ export function tempOutput(name: string): string {
   return join(mkdtempSync(join(tmpdir(), `dmaheap-test-${name}-`)), 'out')
 }
 
-/** How many results run.json's plan expects: every case on every heap. */
+/** How many results run.json's plan expects: every case on every heap (a suite's own heaps where it names them: the boot case). */
 export function plannedCount(outputDir: string): number {
-  const run = JSON.parse(readFileSync(join(outputDir, 'run.json'), 'utf8')) as { plan: { heaps: string[]; suites: Array<{ cases: string[] }> } }
-  return run.plan.heaps.length * run.plan.suites.reduce((n, s) => n + s.cases.length, 0)
+  const run = JSON.parse(readFileSync(join(outputDir, 'run.json'), 'utf8')) as { plan: { heaps: string[]; suites: Array<{ cases: string[]; heaps?: string[] }> } }
+  return run.plan.suites.reduce((n, s) => n + s.cases.length * (s.heaps ?? run.plan.heaps).length, 0)
 }
 
 export function readResults(outputDir: string): CaseResult[] {

