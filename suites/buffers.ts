@@ -1,5 +1,5 @@
 /** Helpers shared by suites: page alignment, fdinfo and meminfo parsing, buffer setup. */
-import { toWireU64, type Flags, type ReferenceBacking } from '../core/protocol.js'
+import { fromWireU64, toWireU64, type Flags, type Outcome, type ReferenceBacking, type Responses } from '../core/protocol.js'
 import type { CaseContext, CaseDef, CaseEnv } from './harness.js'
 import { isCmaHeap } from './heaps.js'
 
@@ -65,6 +65,77 @@ export async function liveBufferBytes(ctx: CaseEnv): Promise<{ gauge: string; by
   return { gauge: 'memory in use (meminfo)', bytes: await memoryInUse(ctx) }
 }
 
+function mib(b: bigint): string {
+  const m = Number(b) / 2 ** 20
+  return Number.isInteger(m) ? `${m} MiB` : `${b} bytes`
+}
+
+/**
+ * The most a heap holds, where the target says so before any case: a CMA
+ * heap's area (the one CMA area the kernel logged, else CmaTotal). Other
+ * heaps give no bound until a case runs out (see allocForCase).
+ */
+export async function heapBound(env: CaseEnv): Promise<{ bytes: bigint; source: string } | undefined> {
+  if (!isCmaHeap(env.heap, env.target.hello.release)) return undefined
+  const areas = env.targetTraits.regions.filter((r) => r.kind === 'cma')
+  if (areas.length === 1) return { bytes: areas[0]!.end - areas[0]!.start + 1n, source: areas[0]!.name }
+  const total = meminfoBytes((await env.agent.must('meminfo', {})).text, 'CmaTotal')
+  return total ? { bytes: total, source: 'CmaTotal' } : undefined
+}
+
+/**
+ * What a case may hold at once on a heap with a known bound: half of a CMA
+ * area, since the kernel's own DMA allocations and pinned pages share it.
+ */
+export async function usableMemory(env: CaseEnv): Promise<{ bytes: bigint; why: string } | undefined> {
+  const bound = await heapBound(env)
+  return bound && { bytes: bound.bytes / 2n, why: `the heap holds ${mib(bound.bytes)} (${bound.source}), and a case uses at most half of a CMA area` }
+}
+
+/** Ends the case SKIP when it needs more than the heap can hold at once. */
+export async function requireMemory(ctx: CaseContext, need: bigint, what = `${mib(need)}`): Promise<void> {
+  const usable = await usableMemory(ctx)
+  if (usable && need > usable.bytes) ctx.cannotRun(`needs ${what}; ${usable.why}`)
+}
+
+/**
+ * The size a case that means the same at any size uses: `wanted`, or on a
+ * heap that holds less, the largest power of two from `min` that fits.
+ */
+export async function sizeForHeap(ctx: CaseContext, wanted: bigint, min: bigint): Promise<bigint> {
+  const usable = await usableMemory(ctx)
+  if (!usable || wanted <= usable.bytes) return wanted
+  let size = min
+  while (size * 2n <= usable.bytes && size * 2n <= wanted) size *= 2n
+  if (size > usable.bytes) ctx.cannotRun(`needs ${mib(min)} at least; ${usable.why}`)
+  return size
+}
+
+/**
+ * ALLOC for a case that needs the buffer. ENOMEM on a large buffer is first
+ * explained: a bounded probe (a sacrificial child allocating 1 MiB pieces up
+ * to what the case asked for) measures what the heap still has; when that is
+ * less than the case needs (twice the buffer on a CMA heap, which needs one
+ * free run that long), the case SKIPs: a small heap is not a broken one.
+ * Otherwise the refusal stands and the check fails.
+ */
+export async function allocForCase(ctx: CaseContext, len: bigint, label: string, fdFlags?: Flags): Promise<Outcome<Responses['alloc']>> {
+  const r = await ctx.agent.call('alloc', { heap: ctx.heapHandle, len: toWireU64(len), ...(fdFlags ? { fd_flags: fdFlags } : {}) })
+  if (r.ok || r.errno !== 'ENOMEM' || len < MiB) {
+    ctx.check.succeeded(label, r)
+    return r
+  }
+  const cma = isCmaHeap(ctx.heap, ctx.target.hello.release)
+  const need = cma ? 2n * len : len
+  const probe = await ctx.agent.must('exhaust', { heap: ctx.heapHandle, chunk: toWireU64(MiB), budget: toWireU64(need), time_limit_s: 30 }, 90_000)
+  const has = fromWireU64(probe.bytes)
+  if (has < need) {
+    ctx.cannotRun(`needs ${mib(len)}${cma ? ` in one piece (${mib(need)} free in a CMA area)` : ''}; the heap has ${mib(has)} left (${label}: ENOMEM; then 1 MiB pieces until ${probe.stop})`)
+  }
+  ctx.check.succeeded(`${label} (the heap still had ${mib(has)} in 1 MiB pieces)`, r)
+  return r
+}
+
 /** Skip reason for cases that issue arbitrary ioctl numbers, where the target cannot. */
 export function needsRawIoctls(env: CaseEnv): string | undefined {
   return env.target.facts.rawIoctls === false
@@ -87,8 +158,9 @@ export interface Buffer {
  * schedules its close. Returns undefined when ALLOC failed.
  */
 export async function allocChecked(ctx: CaseContext, len: bigint, fdFlags: Flags = 'O_RDWR|O_CLOEXEC'): Promise<Buffer | undefined> {
-  const r = await ctx.agent.call('alloc', { heap: ctx.heapHandle, len: toWireU64(len), fd_flags: fdFlags })
-  if (!ctx.check.succeeded(`ALLOC len=${len} ${fdFlags}`, r)) return undefined
+  await requireMemory(ctx, len)
+  const r = await allocForCase(ctx, len, `ALLOC len=${len} ${fdFlags}`, fdFlags)
+  if (!r.ok) return undefined
   ctx.defer(() => ctx.agent.must('close', { fd: r.fd }))
   return r.backing ? { fd: r.fd, backing: r.backing } : { fd: r.fd }
 }

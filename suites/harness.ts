@@ -85,8 +85,20 @@ export interface CaseEnv {
   earlierObservations(caseId: string): Record<string, unknown> | undefined
 }
 
+/**
+ * Thrown from a case body that finds it cannot run here: the kernel lacks
+ * what it needs (an option, a filesystem), or the heap has less memory than
+ * the case needs. The case ends SKIP with the reason, unless a check already
+ * failed: a missing feature or a small heap is never a heap failure.
+ */
+export class CaseCannotRun extends Error {
+  override name = 'CaseCannotRun'
+}
+
 export interface CaseContext extends CaseEnv {
   check: Checker
+  /** ends the case as SKIP with this reason (see CaseCannotRun) */
+  cannotRun(reason: string): never
   /** runs after the body, pass or fail, in reverse order (close fds, munmap) */
   defer(cleanup: () => Promise<unknown>): void
 }
@@ -239,8 +251,10 @@ export async function runCase({ parent, def, suite, env, kernelLog }: CaseRunInp
     const check = new Checker(t, name, env.heap.kind === 'kernel' ? env.referenceObservations(def.id) : undefined)
     const cleanups: Array<() => Promise<unknown>> = []
     let error: string | undefined
+    let cannotRun: string | undefined
     const harnessError = (e: unknown, where: string) => {
       if (e instanceof InfraError) infra ??= e
+      else if (e instanceof CaseCannotRun) cannotRun ??= e.message
       else if (e instanceof UnexpectedErrno) check.succeeded(`${where}${e.op}`, { ok: false, errno: e.errno, errnum: 0, ...(e.fault ? { fault: e.fault } : {}) })
       else error ??= `harness error${where ? ` in ${where.trim()}` : ''}: ${e instanceof ProtocolError ? e.message : String(e)}`
     }
@@ -254,7 +268,14 @@ export async function runCase({ parent, def, suite, env, kernelLog }: CaseRunInp
           t.comment(`${name}: provoking ${injected.fault} on the target (--inject)`)
           await env.agent.must('provoke', { what: injected.fault })
         }
-        await def.run({ ...env, check, defer: (c) => cleanups.push(c) })
+        await def.run({
+          ...env,
+          check,
+          defer: (c) => cleanups.push(c),
+          cannotRun: (reason) => {
+            throw new CaseCannotRun(reason)
+          },
+        })
       })()
       body.catch(() => undefined) // after a timeout it settles when the link is closed
       const expired = new Promise<never>((_, reject) => {
@@ -302,6 +323,9 @@ export async function runCase({ parent, def, suite, env, kernelLog }: CaseRunInp
         ...observations,
         ...logExtra,
       })
+    } else if (cannotRun) {
+      t.pass(`${name}: cannot run here`, { skip: cannotRun })
+      result = finish('SKIP', check.records, cannotRun, { ...observations, ...logExtra })
     } else if ((def.observeOnly || check.verdictWithheld) && Object.keys(check.observations).length) {
       t.pass(`${name}: observed (no verdict: ${check.verdictWithheld ?? 'this behaviour differs across kernel versions'})`)
       result = finish('DONE', check.records, undefined, observations)

@@ -146,15 +146,42 @@ export async function patchedTree(src: string, patches: string[], log: (m: strin
   return dir
 }
 
+/**
+ * The user's fragments get a build folder of their own, named after the
+ * fragments' file names (not their content: editing a fragment reconfigures
+ * the same folder), so building a variant never throws away the plain build.
+ */
+export function variantFolder(baseOut: string, fragments: string[]): string {
+  return fragments.length ? `${baseOut}+${fragments.map((f) => basename(f).replace(/\.config$/, '')).join('+')}` : baseOut
+}
+
+/**
+ * A variant's first build starts from a copy of the plain build of the same
+ * tree: kbuild tracks which files read each CONFIG_ option, so only what the
+ * fragment changed is compiled again (minutes, not a clean build). The copy
+ * is made aside and renamed into place, so a stopped copy is never reused.
+ */
+async function seedFromBase(baseOut: string, outDir: string, log: (m: string) => void): Promise<void> {
+  if (existsSync(join(outDir, '.config')) || !existsSync(join(baseOut, '.config'))) return
+  log(`starting ${basename(outDir)} from a copy of the plain build ${basename(baseOut)} (an incremental build)`)
+  const tmp = `${outDir}.tmp-${process.pid}`
+  await rm(tmp, { recursive: true, force: true })
+  await execa('cp', ['-a', baseOut, tmp])
+  await rm(join(tmp, 'build.log'), { force: true })
+  await rename(tmp, outDir)
+}
+
 export async function buildKernel(opts: KernelBuildOptions): Promise<KernelBuildResult> {
   const started = Date.now()
   const profile = PROFILES[opts.arch]
   const base = await resolveSource(opts.src, opts.log)
   const src = opts.patches?.length ? await patchedTree(base, opts.patches.map((p) => resolve(p)), opts.log) : base
-  const fragmentPaths = [...harnessFragments(opts.arch), ...(opts.fragments ?? [])]
+  const fragmentPaths = [...harnessFragments(opts.arch), ...(opts.fragments ?? []).map((f) => resolve(f))]
   for (const f of fragmentPaths) if (!existsSync(f)) throw new UsageError(`no config fragment at ${f}`, 'pass --config with a file of CONFIG_ lines')
   const fragments = await Promise.all(fragmentPaths.map(async (path) => ({ path, text: await readFile(path, 'utf8') })))
-  const outDir = opts.out ?? join(cacheDir(), 'kbuild', `${opts.arch}-${createHash('sha256').update(src).digest('hex').slice(0, 12)}`)
+  const baseOut = join(cacheDir(), 'kbuild', `${opts.arch}-${createHash('sha256').update(src).digest('hex').slice(0, 12)}`)
+  const outDir = opts.out ?? variantFolder(baseOut, opts.fragments ?? [])
+  if (!opts.out && outDir !== baseOut) await seedFromBase(baseOut, outDir, opts.log)
   await mkdir(outDir, { recursive: true })
   const logPath = join(outDir, 'build.log')
   const logFile = createWriteStream(logPath, { flags: 'a' })
