@@ -10,7 +10,7 @@ import { expectation } from './expectations.js'
 
 function skipImport(env: CaseEnv): string | undefined {
   if (!env.targetTraits.vgem) return 'no vgem device on this target (needs CONFIG_DRM_VGEM and vgem.ko loaded)'
-  if (env.heap.kind === 'reference' && !env.target.hello.udmabuf) return 'the reference heap is modelled over a memfd here (no /dev/udmabuf): only a real dma-buf can be imported'
+  if (env.heap.kind === 'reference' && !env.target.hello.udmabuf) return 'the reference heap is modelled over a memfd here (no /dev/udmabuf: needs CONFIG_UDMABUF): only a real dma-buf can be imported'
   return undefined
 }
 

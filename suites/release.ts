@@ -7,6 +7,7 @@
 import { toWireU64 } from '../core/protocol.js'
 import { allocForCase, liveBufferBytes, MiB, needsCpuAccess, sizeForHeap } from './buffers.js'
 import type { CaseContext, CaseDef, SuiteDef } from './harness.js'
+import { isCmaHeap } from './heaps.js'
 
 /** Large enough to stand out of any noise; a smaller heap gets the largest power of two it holds, from 4 MiB. */
 const SIZE = 64n * MiB
@@ -28,6 +29,12 @@ async function settle(ctx: CaseContext, ok: (used: bigint) => boolean): Promise<
 
 async function gauge(ctx: CaseContext): Promise<bigint> {
   const g = await liveBufferBytes(ctx)
+  // CMA frees a buffer page by page onto the per-CPU free lists, which
+  // CmaFree and MemAvailable do not count until they drain: only the
+  // dma-buf debugfs total sees the release when it happens.
+  if (g.gauge !== 'dma_buf/bufinfo' && isCmaHeap(ctx.heap, ctx.target.hello.release)) {
+    ctx.cannotRun('needs CONFIG_DEBUG_FS (dma_buf/bufinfo) to see a CMA buffer released: freed CMA pages wait on per-CPU lists that CmaFree does not count')
+  }
   ctx.check.observe('measured with', g.gauge)
   return g.bytes
 }

@@ -78,7 +78,7 @@ const syncFileSkip: CaseDef['skip'] = ({ target, heap }) =>
   expectation('sync_file_ioctls', target.hello.release) === 'ENOTTY'
     ? 'the sync_file ioctls exist from Linux 6.0'
     : heap.kind === 'reference' && !target.hello.udmabuf
-      ? 'the reference heap is modelled over a memfd here (no /dev/udmabuf): a sync_file needs a real dma-buf'
+      ? 'the reference heap is modelled over a memfd here (no /dev/udmabuf: needs CONFIG_UDMABUF): a sync_file needs a real dma-buf'
       : undefined
 
 const exportImport = onFreshBuffer({

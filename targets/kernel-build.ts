@@ -219,7 +219,7 @@ export async function buildKernel(opts: KernelBuildOptions): Promise<KernelBuild
   const unmet = unmetOptions(fragments, await readFile(join(outDir, '.config'), 'utf8'))
   for (const u of unmet) opts.log(`warning: ${u.option}=${u.wanted} (from ${u.fragment}) ended up ${u.got}: a dependency is missing`)
 
-  opts.log(`building ${profile.target} in ${outDir} (${incremental ? 'incremental' : 'clean'}, -j${opts.jobs ?? cpus().length}); log: ${logPath}`)
+  opts.log(`building ${profile.target} in ${outDir} (${incremental ? 'incremental' : existsSync(join(outDir, 'vmlinux')) ? 'reconfigured, incremental' : 'clean'}, -j${opts.jobs ?? cpus().length}); log: ${logPath}`)
   await make([`-j${opts.jobs ?? cpus().length}`, profile.target], 'build')
   const release = (await make(['-s', 'kernelrelease'], 'release query')).trim().split('\n').pop() ?? ''
   await new Promise<void>((resolve) => logFile.end(resolve))

@@ -10,10 +10,10 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { CaseResult } from '../core/result.js'
 import { bootResults, decodeTaint, findReports, heapsNamedBy } from '../suites/boot-log.js'
-import { dmaheap, plannedCount, readResults, repo, tempOutput } from './helpers.js'
+import { BROKEN_CMA_HEAP_PATCHES, dmaheap, plannedCount, readResults, tempOutput } from './helpers.js'
 
 const BUILD_MS = 40 * 60_000
-const PATCH = join(repo, 'test', 'kernel-patches', 'cma-heap-warn-at-registration.patch')
+
 const HEAPS = [
   { name: 'dmaheap-reference', kind: 'reference' as const },
   { name: 'reserved', kind: 'kernel' as const },
@@ -96,7 +96,7 @@ const boots = (results: CaseResult[]) => results.filter((r) => r.id === 'boot.ke
 const read = (dir: string, f: string) => readFileSync(join(dir, f), 'utf8')
 
 t.test('the CMA heap warns while it registers: boot.kernel-log fails on the kernel and on the CMA heap, exit 1', async (t) => {
-  const image = await build(['--patch', PATCH])
+  const image = await build(BROKEN_CMA_HEAP_PATCHES.flatMap((p) => ['--patch', p]))
   t.match(image, /kbuild\/x86_64-[0-9a-f]+\/arch\/x86(_64)?\/boot\/bzImage$/)
   const out = tempOutput('boot-warn')
   const r = await dmaheap(['run', '--kernel', image, '--cma', '16M', '--suite', 'zero-size', '--output', out], 600_000)

@@ -44,3 +44,10 @@ export function readResults(outputDir: string): CaseResult[] {
     .filter(Boolean)
     .map((l) => JSON.parse(l) as CaseResult)
 }
+
+/**
+ * The broken CMA heap the tests build as one variant kernel (one build
+ * serves every test of it; .ci/run builds it first): it warns while it
+ * registers, and every odd page of its buffers is missing from the mapping.
+ */
+export const BROKEN_CMA_HEAP_PATCHES = ['cma-heap-warn-at-registration.patch', 'cma-heap-missing-pages.patch'].map((p) => join(repo, 'test', 'kernel-patches', p))

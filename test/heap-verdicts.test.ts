@@ -1,0 +1,87 @@
+// Verdicts a maintainer can trust, on real kernels: what a kernel lacks is a
+// SKIP naming the option, a small heap is never a FAIL, and a heap whose
+// buffers are missing pages FAILs the cases that touch them with every case
+// run and the agent alive. The kernels are Debian's linux-source-6.12 built by
+// `dmaheap kernel build` (a fragment that turns the optional parts off; the
+// patches in test/kernel-patches/); .ci/run builds them first.
+import t from 'tap'
+import { join } from 'node:path'
+import type { CaseResult } from '../core/result.js'
+import { BROKEN_CMA_HEAP_PATCHES, dmaheap, plannedCount, readResults, repo, tempOutput } from './helpers.js'
+
+const BUILD_MS = 3_000_000
+
+async function build(args: string[]): Promise<string> {
+  const b = await dmaheap(['kernel', 'build', '--src', 'debian', ...args], BUILD_MS)
+  if (b.exitCode !== 0) throw new Error(`kernel build ${args.join(' ')} failed: ${b.stderr.slice(-2000)}`)
+  return b.stdout.trim().split('\n').pop() ?? ''
+}
+
+const bad = (results: CaseResult[]) => results.filter((r) => r.status === 'FAIL' || r.status === 'ERROR')
+const brief = (rs: CaseResult[]) => rs.map((r) => `${r.id} ${r.heap}: ${r.status} ${r.message ?? ''}`).join('\n')
+
+t.test('a kernel without tracefs, vgem, udmabuf, sync_file, debugfs and dma-buf sysfs stats: every suite runs, 0 FAIL, each SKIP names its option', async (t) => {
+  const image = await build(['--arch', 'x86_64', '--config', join(repo, 'test', 'kernel-configs', 'no-optional.config')])
+  const out = tempOutput('no-optional')
+  const r = await dmaheap(['run', '--kernel', image, '--cma', '64M', '--output', out], 900_000)
+  t.equal(r.exitCode, 0, `exit 0 (stderr: ${r.stderr.slice(-1500)})`)
+  const results = readResults(out)
+  t.equal(results.length, plannedCount(out), 'every planned case ran')
+  t.same(brief(bad(results)), '', 'no FAIL and no ERROR')
+  const skips = results.filter((r) => r.status === 'SKIP')
+  for (const s of skips) {
+    // bit 19 of fd_flags is O_CLOEXEC itself: valid by definition, on every kernel.
+    if (s.id === 'invalid-flags.fd_flags.bit19') continue
+    t.match(s.message, /needs CONFIG_[A-Z0-9_]+/, `${s.id} on ${s.heap} names the option it needs: ${s.message}`)
+  }
+  const skipped = (id: RegExp, heap: string, option: string) =>
+    t.ok(skips.some((s) => id.test(s.id) && s.heap === heap && s.message?.includes(option)), `${id.source} on ${heap} skips for ${option}`)
+  skipped(/^properties\.layout\.1MiB$/, 'reserved', 'CONFIG_FTRACE')
+  skipped(/^import\./, 'system', 'CONFIG_DRM_VGEM')
+  skipped(/^sync\.sync-file$/, 'system', 'CONFIG_SYNC_FILE')
+  skipped(/^import\./, 'dmaheap-reference', 'CONFIG_UDMABUF')
+  const release = results.find((x) => x.id === 'release.close' && x.heap === 'system')
+  t.match(release, { status: 'PASS', observations: { 'measured with': /meminfo/ } }, 'without debugfs, release is measured from meminfo')
+})
+
+t.test('CMA heaps of 16 MiB (x86_64) and 64 MiB (arm64): 0 FAIL; what does not fit is a SKIP saying what it needs', async (t) => {
+  const x86 = await build(['--arch', 'x86_64'])
+  const out = tempOutput('cma16')
+  const r = await dmaheap(['run', '--kernel', x86, '--cma', '16M', '--output', out], 900_000)
+  t.equal(r.exitCode, 0, `exit 0 (stderr: ${r.stderr.slice(-1500)})`)
+  const results = readResults(out)
+  t.equal(results.length, plannedCount(out), 'every planned case ran')
+  t.same(brief(bad(results)), '', 'no FAIL and no ERROR on a 16 MiB CMA heap')
+  const cma = results.filter((x) => x.heap === 'reserved')
+  t.match(cma.find((x) => x.id === 'alloc.size.16777216'), { status: 'SKIP', message: /^needs 16 MiB; the heap holds 16 MiB \(CMA area/ })
+  t.match(cma.find((x) => x.id === 'zeroing.32MiB'), { status: 'SKIP', message: /needs 32MiB buffers; the heap holds 16 MiB/ })
+  t.match(cma.find((x) => x.id === 'zeroing.1MiB'), { status: 'PASS', observations: { buffers: /^8 of 1MiB/ } }, 'zeroing holds fewer buffers and still judges')
+  t.match(cma.find((x) => x.id === 'release.close'), { status: 'PASS', observations: { 'buffer size': /^8\.0 MiB/ } }, 'release scales its buffer')
+  t.match(cma.find((x) => x.id === 'alloc.size.2097152'), { status: 'PASS' }, 'what fits still runs')
+
+  const arm = await build(['--arch', 'arm64'])
+  const armOut = tempOutput('cma64-arm64')
+  const a = await dmaheap(['run', '--kernel', arm, '--cma', '64M', '--suite', 'alloc,zeroing,release,properties', '--output', armOut], 900_000)
+  t.equal(a.exitCode, 0, `arm64: exit 0 (stderr: ${a.stderr.slice(-1500)})`)
+  const armResults = readResults(armOut)
+  t.same(brief(bad(armResults)), '', 'no FAIL and no ERROR on a 64 MiB arm64 CMA heap')
+  t.match(armResults.find((x) => x.id === 'zeroing.32MiB' && x.heap === 'reserved'), { status: 'PASS', observations: { buffers: /^1 of 32MiB/ } })
+  t.match(armResults.find((x) => x.id === 'alloc.size.16777216' && x.heap === 'reserved'), { status: 'PASS' })
+})
+
+t.test('a CMA heap whose buffers miss every odd page: the cases that touch them FAIL naming the page, every case runs, exit 1', async (t) => {
+  const image = await build(['--arch', 'x86_64', ...BROKEN_CMA_HEAP_PATCHES.flatMap((p) => ['--patch', p])])
+  const out = tempOutput('missing-pages')
+  const r = await dmaheap(['run', '--kernel', image, '--cma', '64M', '--heap', 'reserved', '--suite', 'alloc,mmap,zeroing,release,sync', '--output', out], 900_000)
+  t.equal(r.exitCode, 1, `exit 1: the heap failed, the harness did not (stderr: ${r.stderr.slice(-1500)})`)
+  t.notMatch(r.stderr, /giving up|did not come back|agent link lost/, 'the target never broke')
+  const results = readResults(out)
+  t.equal(results.filter((x) => x.id !== 'boot.kernel-log').length, plannedCount(out) - 1, 'every planned case ran')
+  t.same(results.filter((x) => x.status === 'ERROR').map((x) => x.id), [], 'no ERROR: a heap bug is a FAIL')
+  const on = (id: string) => results.find((x) => x.id === id && x.heap === 'reserved')
+  t.match(on('alloc.size.8191'), { status: 'FAIL', message: /SIGBUS: page 1 of 2 of the mapping raised SIGBUS \(offset 4096/ })
+  t.match(on('alloc.size.1048576'), { status: 'FAIL', message: /page 1 of 256 of the mapping raised SIGBUS/ })
+  t.match(on('alloc.size.4096'), { status: 'PASS' }, 'a one-page buffer has no odd page: it passes')
+  t.match(on('zeroing.1MiB'), { status: 'FAIL', message: /SIGBUS/ })
+  t.match(on('alloc.no-fd-leak'), { status: 'PASS' }, 'the failing cases released what they held')
+})
