@@ -20,8 +20,33 @@ import { parseBootAreas, parseIomem, type PhysRegion } from './physical-layout.j
 import { BOOT_CASE, BOOT_LOG_FILE, BOOT_SUITE, bootResults, KERNEL_PSEUDO_HEAP, readBootLog } from './boot-log.js'
 import type { BootRecord } from '../core/result.js'
 
-/** How often a run brings a broken target back before it gives up. */
+/**
+ * How often a run brings a target back after breaks the harness cannot
+ * pin on the heap (the link lost, QEMU killed) before it gives up. A break
+ * that is the heap's failure (a kernel crash, the OOM killer taking the
+ * agent) never counts: a heap that fails every case still gets every case.
+ */
 const MAX_RECOVERIES = 5
+
+/**
+ * The OOM killer's line when it took the agent itself (not the sacrificial
+ * child of the exhaustion cases, which runs at oom_score_adj 1000).
+ */
+const AGENT_OOM_KILLED = /Out of memory: Killed process \d+ \(dmaheap-agent\).*oom_score_adj:(?!1000\b)-?\d+/
+
+/** The OOM report that ends in the agent's kill: from "invoked oom-killer" to the kill line. */
+export function agentOomReport(consoleTail: string): { headline: string; excerpt: string } | undefined {
+  const lines = consoleTail.split('\n')
+  const lastIndex = (re: RegExp, end: number) => {
+    for (let i = end - 1; i >= 0; i--) if (re.test(lines[i]!)) return i
+    return -1
+  }
+  const at = lastIndex(AGENT_OOM_KILLED, lines.length)
+  if (at < 0) return undefined
+  const start = lastIndex(/invoked oom-killer/, at)
+  const headline = lines[at]!.replace(/^\[\s*[\d.]+\]\s*/, '').replace(/ total-vm:.*/, '').trim()
+  return { headline, excerpt: lines.slice(start >= 0 ? start : Math.max(0, at - 20), at + 1).join('\n') }
+}
 
 export interface SuiteRunInput {
   root: Test
@@ -234,16 +259,21 @@ export async function runSuites({ root, session: first, suites, heaps, settings,
   const afterBreak = async (result: CaseResult, broke: InfraError): Promise<CaseResult> => {
     await session.close().catch(() => undefined)
     await new Promise((r) => setTimeout(r, 300)) // the console's last bytes after QEMU exits
-    const crash = kernelCrash(session.consoleTail(80))
+    const tail = session.consoleTail(200)
+    const crash = kernelCrash(tail.split('\n').slice(-80).join('\n'))
+    const oom = crash || !/SIGKILL/.test(broke.message) ? undefined : agentOomReport(tail)
     const described: CaseResult = crash
       ? { ...result, status: 'FAIL', message: `kernel crash during the case: ${crash.headline} (then: ${broke.message})`, kernelLog: crash.excerpt }
-      : result
-    if (!recover || recoveries >= MAX_RECOVERIES) {
-      infra = recover ? new InfraError(`${broke.message}; the target broke ${recoveries + 1} times, giving up`) : broke
+      : oom
+        ? { ...result, status: 'FAIL', message: `the OOM killer killed the agent during the case (the heap gave memory it should have refused): ${oom.headline}`, kernelLog: oom.excerpt }
+        : result
+    const heapsFault = described.status === 'FAIL'
+    if (!recover || (!heapsFault && recoveries >= MAX_RECOVERIES)) {
+      infra = recover ? new InfraError(`${broke.message}; the target broke ${recoveries + 1} times without a kernel crash to show for it, giving up`) : broke
       return described
     }
-    recoveries++
-    root.comment(`${result.id} ${result.heap}: the target broke (${crash?.headline ?? broke.message}); starting it again (${recoveries} of ${MAX_RECOVERIES})`)
+    if (!heapsFault) recoveries++
+    root.comment(`${result.id} ${result.heap}: the target broke (${crash?.headline ?? oom?.headline ?? broke.message}); starting it again${heapsFault ? '' : ` (${recoveries} of ${MAX_RECOVERIES})`}`)
     try {
       session = await recover(broke)
       agent = session.agent
