@@ -1,8 +1,8 @@
 // The boot log is a result: what the kernel printed before the first case,
 // judged by boot.kernel-log. For real: a kernel whose CMA heap warns while it
 // registers (Debian's linux-source-6.12 with test/kernel-patches/
-// cma-heap-warn-at-registration.patch, built as a variant with
-// `kernel build --patch`) fails it on the kernel and on the CMA heap, with
+// dma-heap-test-faults.patch, built as a variant with
+// `kernel build --patch`, booted with dma_heap.test_faults=1) fails it on the kernel and on the CMA heap, with
 // the WARNING in the excerpt, exit 1; Debian's kernel, the self-built x86_64
 // and the arm64 kernel pass it. The report parsing is checked on its own first.
 import t from 'tap'
@@ -10,7 +10,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { CaseResult } from '../core/result.js'
 import { bootResults, decodeTaint, findReports, heapsNamedBy } from '../suites/boot-log.js'
-import { BROKEN_CMA_HEAP_PATCHES, dmaheap, plannedCount, readResults, tempOutput } from './helpers.js'
+import { dmaheap, TEST_FAULTS_PATCH, testFaults, plannedCount, readResults, tempOutput } from './helpers.js'
 
 const BUILD_MS = 40 * 60_000
 
@@ -96,10 +96,10 @@ const boots = (results: CaseResult[]) => results.filter((r) => r.id === 'boot.ke
 const read = (dir: string, f: string) => readFileSync(join(dir, f), 'utf8')
 
 t.test('the CMA heap warns while it registers: boot.kernel-log fails on the kernel and on the CMA heap, exit 1', async (t) => {
-  const image = await build(BROKEN_CMA_HEAP_PATCHES.flatMap((p) => ['--patch', p]))
+  const image = await build(['--patch', TEST_FAULTS_PATCH])
   t.match(image, /kbuild\/x86_64-[0-9a-f]+\/arch\/x86(_64)?\/boot\/bzImage$/)
   const out = tempOutput('boot-warn')
-  const r = await dmaheap(['run', '--kernel', image, '--cma', '16M', '--suite', 'zero-size', '--output', out], 600_000)
+  const r = await dmaheap(['run', '--kernel', image, '--cma', '16M', '--cmdline', `dma_heap.test_faults=${testFaults.warnAtRegistration}`, '--suite', 'zero-size', '--output', out], 600_000)
   t.equal(r.exitCode, 1, `exit 1: a test failure (stderr: ${r.stderr.slice(-1500)})`)
   const results = readResults(out)
   const [kernel, cma, ...more] = boots(results)

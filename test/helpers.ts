@@ -46,8 +46,16 @@ export function readResults(outputDir: string): CaseResult[] {
 }
 
 /**
- * The broken CMA heap the tests build as one variant kernel (one build
- * serves every test of it; .ci/run builds it first): it warns while it
- * registers, and every odd page of its buffers is missing from the mapping.
+ * The kernel with heap bugs the tests provoke: one patched variant of the
+ * tree (built once; .ci/run builds it first), each bug chosen at boot with
+ * `dma_heap.test_faults=N` (see the patch), none by default.
  */
-export const BROKEN_CMA_HEAP_PATCHES = ['cma-heap-warn-at-registration.patch', 'cma-heap-missing-pages.patch'].map((p) => join(repo, 'test', 'kernel-patches', p))
+export const TEST_FAULTS_PATCH = join(repo, 'test', 'kernel-patches', 'dma-heap-test-faults.patch')
+export const testFaults = {
+  /** the CMA heap warns while it registers */
+  warnAtRegistration: 1,
+  /** the CMA heap's buffers miss every odd page */
+  missingPages: 2,
+  /** ALLOC takes any length raw (no PAGE_ALIGN wrap to 0) */
+  anyLength: 4,
+} as const
