@@ -38,7 +38,9 @@ t.test('the selftest runs on the target beside the suites and joins every view',
   const kcidb = JSON.parse(readFileSync(join(out, 'kcidb.json'), 'utf8'))
   t.ok(kcidb.tests.some((x: { path: string; status: string }) => x.path === 'dmaheap.kselftest.01-import_buffer.system' && x.status === 'PASS'))
   t.match(readFileSync(join(out, 'report.html'), 'utf8'), /<td class="cell cell-ok" data-suite="kselftest" data-heap="system" data-pass="11"/, 'a kselftest column in the matrix')
-  t.match(readFileSync(join(out, 'summary.md'), 'utf8'), /\| heap \| zero-size \| mmap \| kselftest \|/)
+  const md = readFileSync(join(out, 'summary.md'), 'utf8')
+  t.match(md, /\| heap \| boot \| zero-size \| mmap \| kselftest \|/, 'a column per suite, the boot case first')
+  t.match(md, /\n\| kernel \| ✅ 1 pass \|/, 'the boot case is the kernel pseudo-heap\'s row')
 })
 
 t.test('results.ktap reads back into the same results', async (t) => {

@@ -3,6 +3,7 @@
 // Neither has kernel heaps here, so both run on the reference heap.
 import t from 'tap'
 import { ALLOC_SIZES } from '../suites/alloc.js'
+import { BOOT_SUITE, KERNEL_PSEUDO_HEAP } from '../suites/boot-log.js'
 import { dmaheap, readResults, tempOutput } from './helpers.js'
 
 for (const target of ['qemu-user-aarch64', 'local']) {
@@ -10,7 +11,10 @@ for (const target of ['qemu-user-aarch64', 'local']) {
     const out = tempOutput(target)
     const r = await dmaheap(['run', '--target', target, '--suite', 'alloc', '--heap', 'dmaheap-reference', '--output', out])
     t.equal(r.exitCode, 0, `exit 0 (stderr: ${r.stderr.slice(-2000)})`)
-    const results = readResults(out)
+    const all = readResults(out)
+    // The boot case is the run's (this machine's kernel log), once on the kernel pseudo-heap.
+    t.same(all.filter((x) => x.suite === BOOT_SUITE).map((x) => `${x.heap} ${x.status}`), [`${KERNEL_PSEUDO_HEAP} PASS`], 'the boot case once, on the kernel pseudo-heap')
+    const results = all.filter((x) => x.suite !== BOOT_SUITE)
     t.ok(results.every((x) => x.heap === 'dmaheap-reference'), 'only the reference heap (no /dev/dma_heap here)')
     const size = results.filter((x) => x.id.startsWith('alloc.size.'))
     t.equal(size.length, ALLOC_SIZES.length)
