@@ -100,14 +100,16 @@ export async function requireMemory(ctx: CaseContext, need: bigint, what = `${mi
 
 /**
  * The size a case that means the same at any size uses: `wanted`, or on a
- * heap that holds less, the largest power of two from `min` that fits.
+ * heap that holds less, the largest power of two from `min` that fits
+ * (`pieces` times, for a case that needs several at once).
  */
-export async function sizeForHeap(ctx: CaseContext, wanted: bigint, min: bigint): Promise<bigint> {
+export async function sizeForHeap(ctx: CaseContext, wanted: bigint, min: bigint, pieces = 1n): Promise<bigint> {
   const usable = await usableMemory(ctx)
-  if (!usable || wanted <= usable.bytes) return wanted
+  const room = usable && usable.bytes / pieces
+  if (!usable || !room || wanted <= room) return wanted
   let size = min
-  while (size * 2n <= usable.bytes && size * 2n <= wanted) size *= 2n
-  if (size > usable.bytes) ctx.cannotRun(`needs ${mib(min)} at least; ${usable.why}`)
+  while (size * 2n <= room && size * 2n <= wanted) size *= 2n
+  if (size > room) ctx.cannotRun(`needs ${mib(min)} at least; ${usable.why}`)
   return size
 }
 

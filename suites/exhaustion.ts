@@ -10,7 +10,7 @@
  */
 import type { Agent } from '../core/agent.js'
 import { fromWireU64, toWireU64 } from '../core/protocol.js'
-import { meminfoBytes, memoryInUse, MiB } from './buffers.js'
+import { meminfoBytes, memoryInUse, MiB, sizeForHeap } from './buffers.js'
 import type { CaseDef, SuiteDef } from './harness.js'
 import { isCmaHeap } from './heaps.js'
 import type { CapacityFinding } from './heap-profile.js'
@@ -37,15 +37,19 @@ async function cmaTotal(agent: Agent): Promise<bigint> {
 
 const exhaust: CaseDef = {
   id: EXHAUSTION_CASE,
-  title: `${mib(CHUNK)} buffers until the heap refuses (ENOMEM/EINTR, or the OOM killer in a sacrificial child); memory comes back; the same amount again`,
+  title: `${mib(CHUNK)} buffers (smaller on a small CMA heap) until the heap refuses (ENOMEM/EINTR, or the OOM killer in a sacrificial child); memory comes back; the same amount again`,
   skip: ({ settings }) => (settings.destructive ? undefined : settings.destructiveReason),
   async run(ctx) {
     const total = await memTotal(ctx.agent)
     const budget = ctx.settings.memoryBudget ?? total * 2n
     ctx.check.observe('bounded by', ctx.settings.memoryBudget ? `--memory-budget ${mib(budget)}` : `nothing but the heap (${ctx.settings.destructiveReason})`)
     const before = await memoryInUse(ctx)
+    // A heap whose area is known gets pieces of a quarter of it at most, so
+    // a 16 MiB CMA heap is exhausted in pieces it can give at all.
+    const chunk = await sizeForHeap(ctx, CHUNK, MiB, 2n)
+    if (chunk !== CHUNK) ctx.check.observe('buffer size', mib(chunk))
     const run = () =>
-      ctx.agent.must('exhaust', { heap: ctx.heapHandle, chunk: toWireU64(CHUNK), budget: toWireU64(budget), time_limit_s: TIME_LIMIT_S }, (TIME_LIMIT_S + 60) * 1000)
+      ctx.agent.must('exhaust', { heap: ctx.heapHandle, chunk: toWireU64(chunk), budget: toWireU64(budget), time_limit_s: TIME_LIMIT_S }, (TIME_LIMIT_S + 60) * 1000)
     const first = await run()
     const got = fromWireU64(first.bytes)
     ctx.check.observe('first round', `${mib(got)} in ${first.chunks} buffers, stopped by ${first.stop}`)
@@ -56,7 +60,7 @@ const exhaust: CaseDef = {
     }
     ctx.check.ok('the heap refused cleanly', REFUSALS.includes(first.stop), REFUSALS.join(' or '), first.stop)
     // The heap ran to its refusal: this round is its capacity (properties.capacity reuses it).
-    const capacity: CapacityFinding = { bytes: got.toString(), stop: first.stop, ms: Math.round(first.ns / 1e6), chunk: CHUNK.toString() }
+    const capacity: CapacityFinding = { bytes: got.toString(), stop: first.stop, ms: Math.round(first.ns / 1e6), chunk: chunk.toString() }
     ctx.check.data('capacity', capacity)
     ctx.check.ok('the heap allocated something before refusing', got > 0n, 'more than 0 bytes', mib(got))
     // Memory comes back once the child (and its fds) are gone: CmaFree for a
