@@ -13,6 +13,7 @@ import type { TargetSession } from '../core/target.js'
 import { runCase, type CaseDef, type CaseEnv, type HeapTraits, type RunSettings, type SuiteDef, type TargetTraits } from './harness.js'
 import type { HeapUnderTest } from './heaps.js'
 import { KernelLog } from './kernel-log.js'
+import { meminfoBytes } from './buffers.js'
 import { kernelCrash } from './kernel-crash.js'
 import { buildProfiles, describeProfile, profileDifferences, type HeapProfile } from './heap-profile.js'
 import { heapPresentCase } from './properties.js'
@@ -46,6 +47,32 @@ export function agentOomReport(consoleTail: string): { headline: string; excerpt
   const start = lastIndex(/invoked oom-killer/, at)
   const headline = lines[at]!.replace(/^\[\s*[\d.]+\]\s*/, '').replace(/ total-vm:.*/, '').trim()
   return { headline, excerpt: lines.slice(start >= 0 ? start : Math.max(0, at - 20), at + 1).join('\n') }
+}
+
+export interface MemorySnapshot {
+  /** "<suite> on <heap>", the suite that was about to start */
+  where: string
+  inUse: bigint
+  total: bigint
+}
+
+/**
+ * What memory was lost before the last snapshot, when more than a quarter
+ * of it was (in use then, against the least in use at any earlier suite
+ * start), naming the suite during which most of it went.
+ */
+export function memoryLost(snapshots: MemorySnapshot[]): string | undefined {
+  const now = snapshots.at(-1)
+  if (!now || snapshots.length < 2) return undefined
+  const base = snapshots.reduce((a, b) => (b.inUse < a.inUse ? b : a))
+  if (now.inUse - base.inUse <= now.total / 4n) return undefined
+  let worst = { where: '', grew: -1n }
+  for (let i = 1; i < snapshots.length; i++) {
+    const grew = snapshots[i]!.inUse - snapshots[i - 1]!.inUse
+    if (grew > worst.grew) worst = { where: snapshots[i - 1]!.where, grew }
+  }
+  const mib = (b: bigint) => `${b / (1024n * 1024n)} MiB`
+  return `${mib(now.inUse - base.inUse)} of ${mib(now.total)} were in use and never given back before this suite began (${mib(worst.grew)} of it during ${worst.where}: a leak)`
 }
 
 export interface SuiteRunInput {
@@ -252,6 +279,21 @@ export async function runSuites({ root, session: first, suites, heaps, settings,
   }
 
   /**
+   * Memory in use (MemTotal - MemAvailable) as each suite starts on a heap,
+   * on the current session: when the OOM killer takes the agent, memory
+   * that earlier suites never gave back is to blame, not the case that
+   * happened to ask next.
+   */
+  let memoryAtStart: MemorySnapshot[] = []
+  const noteMemory = async (suiteName: string, heapName: string) => {
+    const m = await agent.call('meminfo', {})
+    const total = m.ok ? meminfoBytes(m.text, 'MemTotal') : undefined
+    const available = m.ok ? meminfoBytes(m.text, 'MemAvailable') : undefined
+    if (total !== undefined && available !== undefined) memoryAtStart.push({ where: `${suiteName} on ${heapName}`, inUse: total - available, total })
+  }
+  const memoryLostBefore = () => memoryLost(memoryAtStart)
+
+  /**
    * The target broke during a case: the case says how (the kernel's crash
    * text when the console shows one), then a fresh session carries on with
    * the next case. Without a way to recover, or when it fails, the run stops.
@@ -262,12 +304,15 @@ export async function runSuites({ root, session: first, suites, heaps, settings,
     const tail = session.consoleTail(200)
     const crash = kernelCrash(tail.split('\n').slice(-80).join('\n'))
     const oom = crash || !/SIGKILL/.test(broke.message) ? undefined : agentOomReport(tail)
+    const leak = oom && memoryLostBefore()
     const described: CaseResult = crash
       ? { ...result, status: 'FAIL', message: `kernel crash during the case: ${crash.headline} (then: ${broke.message})`, kernelLog: crash.excerpt }
-      : oom
-        ? { ...result, status: 'FAIL', message: `the OOM killer killed the agent during the case (the heap gave memory it should have refused): ${oom.headline}`, kernelLog: oom.excerpt }
-        : result
-    const heapsFault = described.status === 'FAIL'
+      : leak
+        ? { ...result, status: 'SKIP', message: `cannot run here: the OOM killer took the agent (${oom.headline}), and ${leak}`, kernelLog: oom.excerpt }
+        : oom
+          ? { ...result, status: 'FAIL', message: `the OOM killer killed the agent during the case (the heap gave memory it should have refused): ${oom.headline}`, kernelLog: oom.excerpt }
+          : result
+    const heapsFault = described.status === 'FAIL' || leak !== undefined
     if (!recover || (!heapsFault && recoveries >= MAX_RECOVERIES)) {
       infra = recover ? new InfraError(`${broke.message}; the target broke ${recoveries + 1} times without a kernel crash to show for it, giving up`) : broke
       return described
@@ -277,6 +322,7 @@ export async function runSuites({ root, session: first, suites, heaps, settings,
     try {
       session = await recover(broke)
       agent = session.agent
+      memoryAtStart = [] // a fresh target: what was lost is gone with the old one
       kernelLog = await KernelLog.open(agent)
     } catch (e) {
       if (!(e instanceof InfraError)) throw e
@@ -288,6 +334,7 @@ export async function runSuites({ root, session: first, suites, heaps, settings,
   for (const suite of suites) {
     for (const heap of heaps) {
       if (infra) break
+      await noteMemory(suite.name, heap.name)
       const perHeap = emptyCounts()
       await root.test(`${suite.name} on ${heap.name}`, async (t: Test) => {
         try {
