@@ -209,7 +209,17 @@ export async function runCommand(opts: RunOptions): Promise<number> {
       // A board may be rebooting: it gets a few minutes to answer again.
       return startTarget({ outputDir, log, reconnectWithinMs: RECONNECT_WITHIN_MS })
     }
-    const keepBootLog = (text: string) => writeFile(join(outputDir, BOOT_LOG_FILE), text)
+    // The boot log is kept beside the results, but never at their cost: on a
+    // full disk it is dropped (and said so) and the results get the space.
+    const keepBootLog = async (text: string) => {
+      const path = join(outputDir, BOOT_LOG_FILE)
+      try {
+        await writeFile(path, text)
+      } catch (e) {
+        await rm(path, { force: true })
+        log(`warning: ${path} not kept: ${(e as NodeJS.ErrnoException).code ?? String(e)}`)
+      }
+    }
     const outcome = await runSuites({ root, session, suites, heaps, settings, missingHeaps, recover, onResult, keepBootLog })
     activeSession = outcome.session
     if (Object.keys(outcome.profiles).length) await writeProfiles(outputDir, { target: target.name, kernel: release, profiles: outcome.profiles })

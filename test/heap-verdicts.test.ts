@@ -5,6 +5,7 @@
 // `dmaheap kernel build` (a fragment that turns the optional parts off; the
 // patches in test/kernel-patches/); .ci/run builds them first.
 import t from 'tap'
+import type { Test } from 'tap'
 import { join } from 'node:path'
 import type { CaseResult } from '../core/result.js'
 import { dmaheap, plannedCount, readResults, repo, tempOutput, TEST_FAULTS_PATCH, testFaults } from './helpers.js'
@@ -20,14 +21,20 @@ async function build(args: string[]): Promise<string> {
 const bad = (results: CaseResult[]) => results.filter((r) => r.status === 'FAIL' || r.status === 'ERROR')
 const brief = (rs: CaseResult[]) => rs.map((r) => `${r.id} ${r.heap}: ${r.status} ${r.message ?? ''}`).join('\n')
 
+/** A run that must pass whole: exit 0, every planned case, no FAIL and no ERROR. Returns its results. */
+async function cleanRun(t: Test, what: string, args: string[]): Promise<CaseResult[]> {
+  const out = tempOutput(what.replace(/\W+/g, '-'))
+  const r = await dmaheap(['run', ...args, '--output', out], 900_000)
+  t.equal(r.exitCode, 0, `${what}: exit 0 (stderr: ${r.stderr.slice(-1500)})`)
+  const results = readResults(out)
+  t.equal(results.length, plannedCount(out), `${what}: every planned case ran`)
+  t.same(brief(bad(results)), '', `${what}: no FAIL and no ERROR`)
+  return results
+}
+
 t.test('a kernel without tracefs, vgem, udmabuf, sync_file, debugfs and dma-buf sysfs stats: every suite runs, 0 FAIL, each SKIP names its option', async (t) => {
   const image = await build(['--arch', 'x86_64', '--config', join(repo, 'test', 'kernel-configs', 'no-optional.config')])
-  const out = tempOutput('no-optional')
-  const r = await dmaheap(['run', '--kernel', image, '--cma', '64M', '--output', out], 900_000)
-  t.equal(r.exitCode, 0, `exit 0 (stderr: ${r.stderr.slice(-1500)})`)
-  const results = readResults(out)
-  t.equal(results.length, plannedCount(out), 'every planned case ran')
-  t.same(brief(bad(results)), '', 'no FAIL and no ERROR')
+  const results = await cleanRun(t, 'no optional parts, 64 MiB CMA', ['--kernel', image, '--cma', '64M'])
   const skips = results.filter((r) => r.status === 'SKIP')
   for (const s of skips) {
     // bit 19 of fd_flags is O_CLOEXEC itself: valid by definition, on every kernel.
@@ -39,19 +46,14 @@ t.test('a kernel without tracefs, vgem, udmabuf, sync_file, debugfs and dma-buf 
   skipped(/^properties\.layout\.1MiB$/, 'reserved', 'CONFIG_FTRACE')
   skipped(/^import\./, 'system', 'CONFIG_DRM_VGEM')
   skipped(/^sync\.sync-file$/, 'system', 'CONFIG_SYNC_FILE')
-  skipped(/^import\./, 'dmaheap-reference', 'CONFIG_UDMABUF')
+  skipped(/^sync\.sync-file$/, 'dmaheap-reference', 'CONFIG_UDMABUF')
   const release = results.find((x) => x.id === 'release.close' && x.heap === 'system')
   t.match(release, { status: 'PASS', observations: { 'measured with': /meminfo/ } }, 'without debugfs, release is measured from meminfo')
 })
 
 t.test('CMA heaps of 16 MiB (x86_64, arm64) and 64 MiB (arm64; x86_64 in the first test): 0 FAIL; what does not fit is a SKIP saying what it needs', async (t) => {
   const x86 = await build(['--arch', 'x86_64'])
-  const out = tempOutput('cma16')
-  const r = await dmaheap(['run', '--kernel', x86, '--cma', '16M', '--output', out], 900_000)
-  t.equal(r.exitCode, 0, `exit 0 (stderr: ${r.stderr.slice(-1500)})`)
-  const results = readResults(out)
-  t.equal(results.length, plannedCount(out), 'every planned case ran')
-  t.same(brief(bad(results)), '', 'no FAIL and no ERROR on a 16 MiB CMA heap')
+  const results = await cleanRun(t, 'x86_64, 16 MiB CMA', ['--kernel', x86, '--cma', '16M'])
   const cma = results.filter((x) => x.heap === 'reserved')
   t.match(cma.find((x) => x.id === 'alloc.size.16777216'), { status: 'SKIP', message: /^needs 16 MiB; the heap holds 16 MiB \(CMA area/ })
   t.match(cma.find((x) => x.id === 'zeroing.32MiB'), { status: 'SKIP', message: /needs 32MiB buffers; the heap holds 16 MiB/ })
@@ -60,20 +62,11 @@ t.test('CMA heaps of 16 MiB (x86_64, arm64) and 64 MiB (arm64; x86_64 in the fir
   t.match(cma.find((x) => x.id === 'alloc.size.2097152'), { status: 'PASS' }, 'what fits still runs')
 
   const arm = await build(['--arch', 'arm64'])
-  const armOut = tempOutput('cma64-arm64')
-  const a = await dmaheap(['run', '--kernel', arm, '--cma', '64M', '--suite', 'alloc,zeroing,release,properties', '--output', armOut], 900_000)
-  t.equal(a.exitCode, 0, `arm64: exit 0 (stderr: ${a.stderr.slice(-1500)})`)
-  const armResults = readResults(armOut)
-  t.same(brief(bad(armResults)), '', 'no FAIL and no ERROR on a 64 MiB arm64 CMA heap')
+  const armResults = await cleanRun(t, 'arm64, 64 MiB CMA', ['--kernel', arm, '--cma', '64M', '--suite', 'alloc,zeroing,release,properties'])
   t.match(armResults.find((x) => x.id === 'zeroing.32MiB' && x.heap === 'reserved'), { status: 'PASS', observations: { buffers: /^1 of 32MiB/ } })
   t.match(armResults.find((x) => x.id === 'alloc.size.16777216' && x.heap === 'reserved'), { status: 'PASS' })
 
-  const arm16 = tempOutput('cma16-arm64')
-  const a16 = await dmaheap(['run', '--kernel', arm, '--cma', '16M', '--output', arm16], 900_000)
-  t.equal(a16.exitCode, 0, `arm64, 16 MiB: exit 0 (stderr: ${a16.stderr.slice(-1500)})`)
-  const arm16Results = readResults(arm16)
-  t.equal(arm16Results.length, plannedCount(arm16), 'every planned case ran')
-  t.same(brief(bad(arm16Results)), '', 'no FAIL and no ERROR on a 16 MiB arm64 CMA heap')
+  const arm16Results = await cleanRun(t, 'arm64, 16 MiB CMA', ['--kernel', arm, '--cma', '16M'])
   t.match(arm16Results.find((x) => x.id === 'exhaustion.refuse-and-recover' && x.heap === 'reserved'), { status: 'PASS', observations: { 'buffer size': '4 MiB' } }, 'exhaustion uses pieces the heap can give')
 })
 
