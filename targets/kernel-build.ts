@@ -8,13 +8,13 @@
  *
  * With patches (--patch FILE), the build is of a variant tree: the source
  * copied with hard links (`cp -al`, no second copy of the tree) into a
- * folder named after the patches' content, the patches applied with
+ * folder named after the patch files (patched again in place when they change), the patches applied with
  * `patch -p1` (which replaces the files it changes, breaking only their
  * links, so the original tree is untouched), built in its own build folder.
  */
 import { createHash } from 'node:crypto'
 import { createWriteStream, existsSync } from 'node:fs'
-import { mkdir, mkdtemp, readFile, realpath, rename, rm, writeFile } from 'node:fs/promises'
+import { copyFile, mkdir, mkdtemp, readFile, realpath, rename, rm, writeFile } from 'node:fs/promises'
 import { cpus } from 'node:os'
 import { basename, join, resolve } from 'node:path'
 import { execa } from 'execa'
@@ -115,27 +115,65 @@ export async function resolveSource(src: string, log: (m: string) => void): Prom
   return realpath(src)
 }
 
+/** The files a unified diff touches, as paths at the top of the tree (-p1). */
+export function filesOfPatch(text: string): string[] {
+  const files = new Set<string>()
+  for (const m of text.matchAll(/^(?:---|\+\+\+) ([^\t\n]+)/gm)) {
+    const path = m[1]!.trim()
+    if (path !== '/dev/null') files.add(path.split('/').slice(1).join('/'))
+  }
+  return [...files]
+}
+
 /**
- * The tree with the patches applied: a hard-linked copy of `src` in the cache,
- * one per tree and set of patches (by content), made once and reused. Made
- * in a temporary folder and renamed into place, so a build that stops
- * half-way or runs next to another leaves no half-patched tree to reuse.
+ * The tree with the patches applied: a hard-linked copy of `src` in the
+ * cache, one per tree and patch file names (`cp -al`, no second copy of the
+ * tree; `patch -p1` replaces the files it changes, breaking only their
+ * links, so the original tree is untouched). When a patch's content changes,
+ * the same copy is patched again in place: the files the old patches touched
+ * are put back (as fresh copies, newer than their objects) and the new ones
+ * applied, so the variant's build stays incremental while a developer
+ * iterates on a patch. A stamp records what was applied; it is cleared while
+ * patching, so a patch that fails to apply is undone on the next build.
  */
 export async function patchedTree(src: string, patches: string[], log: (m: string) => void): Promise<string> {
   for (const p of patches) if (!existsSync(p)) throw new UsageError(`no patch at ${p}`, 'pass --patch with a unified diff that applies with patch -p1 at the top of the tree')
   const texts = await Promise.all(patches.map((p) => readFile(p, 'utf8')))
-  const hash = createHash('sha256').update(src + '\0' + texts.join('\0')).digest('hex').slice(0, 12)
-  const dir = join(cacheDir(), 'src-variants', `${basename(src)}-${hash}`)
-  if (existsSync(join(dir, 'Makefile'))) return dir
+  const names = patches.map((p) => basename(p))
+  const dir = join(cacheDir(), 'src-variants', `${basename(src)}-${createHash('sha256').update([src, ...names].join('\0')).digest('hex').slice(0, 12)}`)
+  const content = createHash('sha256').update(texts.join('\0')).digest('hex')
+  const files = [...new Set(texts.flatMap(filesOfPatch))]
+  const stampPath = join(dir, '.dmaheap-patches')
+  const apply = async (tree: string) => {
+    for (const [i, p] of patches.entries()) {
+      const r = await execa('patch', ['-p1', '--forward', '--batch', '-d', tree], { input: texts[i], all: true, reject: false })
+      if (r.exitCode !== 0) throw new UsageError(`${p} does not apply to ${src}`, String(r.all ?? '').split('\n').slice(-6).join('; '))
+    }
+  }
+  const stamp = (applied: string, touched: string[]) => writeFile(stampPath, JSON.stringify({ content: applied, files: touched }))
+
+  if (existsSync(join(dir, 'Makefile')) && existsSync(stampPath)) {
+    const prev = JSON.parse(await readFile(stampPath, 'utf8')) as { content: string; files: string[] }
+    if (prev.content === content) return dir
+    log(`the patches changed: patching ${dir} again in place (an incremental build)`)
+    const touched = [...new Set([...prev.files, ...files])]
+    await stamp('', touched)
+    for (const f of touched) {
+      await rm(join(dir, f), { force: true })
+      if (existsSync(join(src, f))) await copyFile(join(src, f), join(dir, f))
+    }
+    await apply(dir)
+    await stamp(content, files)
+    return dir
+  }
+  await rm(dir, { recursive: true, force: true })
   await mkdir(join(cacheDir(), 'src-variants'), { recursive: true })
   const tmp = await mkdtemp(`${dir}.tmp-`)
   try {
     log(`copying ${src} with hard links into ${dir} and applying ${patches.length} patch(es)`)
     await execa('cp', ['-al', `${src}/.`, tmp])
-    for (const [i, p] of patches.entries()) {
-      const r = await execa('patch', ['-p1', '--forward', '--batch', '-d', tmp], { input: texts[i], all: true, reject: false })
-      if (r.exitCode !== 0) throw new UsageError(`${p} does not apply to ${src}`, String(r.all ?? '').split('\n').slice(-6).join('; '))
-    }
+    await apply(tmp)
+    await writeFile(join(tmp, '.dmaheap-patches'), JSON.stringify({ content, files }))
     await rename(tmp, dir).catch(async (e: NodeJS.ErrnoException) => {
       // Another build made the same variant meanwhile: use theirs.
       if (!existsSync(join(dir, 'Makefile'))) throw e

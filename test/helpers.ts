@@ -56,6 +56,6 @@ export const testFaults = {
   warnAtRegistration: 1,
   /** the CMA heap's buffers miss every odd page */
   missingPages: 2,
-  /** ALLOC takes any length raw (no PAGE_ALIGN wrap to 0) */
+  /** a length PAGE_ALIGN wraps to 0 reaches the heap raw, not refused */
   anyLength: 4,
 } as const
