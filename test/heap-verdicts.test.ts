@@ -6,6 +6,7 @@
 // patches in test/kernel-patches/); .ci/run builds them first.
 import t from 'tap'
 import type { Test } from 'tap'
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { CaseResult } from '../core/result.js'
 import { dmaheap, plannedCount, readResults, repo, tempOutput, TEST_FAULTS_PATCH, testFaults } from './helpers.js'
@@ -21,9 +22,11 @@ async function build(args: string[]): Promise<string> {
 const bad = (results: CaseResult[]) => results.filter((r) => r.status === 'FAIL' || r.status === 'ERROR')
 const brief = (rs: CaseResult[]) => rs.map((r) => `${r.id} ${r.heap}: ${r.status} ${r.message ?? ''}`).join('\n')
 
+let lastOutput = ''
 /** A run that must pass whole: exit 0, every planned case, no FAIL and no ERROR. Returns its results. */
 async function cleanRun(t: Test, what: string, args: string[]): Promise<CaseResult[]> {
   const out = tempOutput(what.replace(/\W+/g, '-'))
+  lastOutput = out
   const r = await dmaheap(['run', ...args, '--output', out], 900_000)
   t.equal(r.exitCode, 0, `${what}: exit 0 (stderr: ${r.stderr.slice(-1500)})`)
   const results = readResults(out)
@@ -35,6 +38,7 @@ async function cleanRun(t: Test, what: string, args: string[]): Promise<CaseResu
 t.test('a kernel without tracefs, vgem, udmabuf, sync_file, debugfs and dma-buf sysfs stats: every suite runs, 0 FAIL, each SKIP names its option', async (t) => {
   const image = await build(['--arch', 'x86_64', '--config', join(repo, 'test', 'kernel-configs', 'no-optional.config')])
   const results = await cleanRun(t, 'no optional parts, 64 MiB CMA', ['--kernel', image, '--cma', '64M'])
+  t.match(readFileSync(join(lastOutput, 'summary.md'), 'utf8'), /## Stated expectations not checked\n(.*\n){2}\| `properties\.layout\.64KiB` \| reserved \| needs CONFIG_FTRACE .*stated expectation unchecked: contiguous/, 'the summary names the stated expectations left unchecked')
   const skips = results.filter((r) => r.status === 'SKIP')
   for (const s of skips) {
     // bit 19 of fd_flags is O_CLOEXEC itself: valid by definition, on every kernel.
