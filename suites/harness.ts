@@ -266,7 +266,8 @@ export async function runCase({ parent, def, suite, env, kernelLog }: CaseRunInp
       const body = (async () => {
         if (injected) {
           t.comment(`${name}: provoking ${injected.fault} on the target (--inject)`)
-          await env.agent.must('provoke', { what: injected.fault })
+          const provoked = await env.agent.call('provoke', { what: injected.fault })
+          if (!provoked.ok) throw new CaseCannotRun(`needs CONFIG_LKDTM (debugfs provoke-crash) to provoke ${injected.fault}: ${provoked.errno}`)
         }
         await def.run({
           ...env,

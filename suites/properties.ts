@@ -329,6 +329,10 @@ const capacityCase: CaseDef = {
     )
     ctx.check.data('profile.capacity', finding)
     let judged = false
+    if (exp.capacity !== undefined && bytes < exp.capacity && (finding.stop === 'budget' || finding.stop === 'time')) {
+      // The run's own bound ended the measurement, not the heap.
+      ctx.cannotRun(`the ${finding.stop === 'budget' ? 'memory budget' : 'time limit'} stopped the measurement at ${formatSize(bytes)}; stated expectation unchecked: capacity at least ${formatSize(exp.capacity)} (stated by ${source.capacity})`)
+    }
     if (exp.capacity !== undefined) {
       judged = true
       ctx.check.ok(`capacity at least ${formatSize(exp.capacity)} (stated by ${source.capacity})`, bytes >= exp.capacity, `>= ${formatSize(exp.capacity)}`, `${formatSize(bytes)} (stopped by ${finding.stop})`)
