@@ -296,8 +296,15 @@ export async function bootQemu(spec: QemuBootSpec): Promise<QemuSession> {
     } catch (e2) {
       throw asInfra(e2, spec.consoleLog)
     }
-    await writeAccelVerdict(cacheKey, 'kvm-broken')
-    spec.log('TCG booted where KVM did not: remembered, later runs on this host go straight to TCG')
+    // Remembered only for a failure that looks like KVM's own (a hang, KVM
+    // or an MSR named by QEMU): one flaky boot must not demote a host for good.
+    const stderr = (e as BootAttemptFailed & { stderr?: string }).stderr ?? ''
+    if (e.kvmHung || /kvm|KVM|MSR|emulation failure/.test(stderr)) {
+      await writeAccelVerdict(cacheKey, 'kvm-broken')
+      spec.log('TCG booted where KVM did not: remembered, later runs on this host go straight to TCG')
+    } else {
+      spec.log('TCG booted where KVM did not; not remembered (the failure did not look like KVM\'s): the next run tries KVM again')
+    }
     return session
   }
 }

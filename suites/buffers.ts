@@ -106,7 +106,7 @@ export async function requireMemory(ctx: CaseContext, need: bigint, what = `${mi
 export async function sizeForHeap(ctx: CaseContext, wanted: bigint, min: bigint, pieces = 1n): Promise<bigint> {
   const usable = await usableMemory(ctx)
   const room = usable && usable.bytes / pieces
-  if (!usable || !room || wanted <= room) return wanted
+  if (usable === undefined || room === undefined || wanted <= room) return wanted
   let size = min
   while (size * 2n <= room && size * 2n <= wanted) size *= 2n
   if (size > room) ctx.cannotRun(`needs ${mib(min)} at least; ${usable.why}`)

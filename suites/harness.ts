@@ -267,7 +267,8 @@ export async function runCase({ parent, def, suite, env, kernelLog }: CaseRunInp
         if (injected) {
           t.comment(`${name}: provoking ${injected.fault} on the target (--inject)`)
           const provoked = await env.agent.call('provoke', { what: injected.fault })
-          if (!provoked.ok) throw new CaseCannotRun(`needs CONFIG_LKDTM (debugfs provoke-crash) to provoke ${injected.fault}: ${provoked.errno}`)
+          if (!provoked.ok && provoked.errno === 'ENOENT') throw new CaseCannotRun(`needs CONFIG_LKDTM (debugfs provoke-crash) to provoke ${injected.fault}`)
+          if (!provoked.ok) throw new UnexpectedErrno('provoke', provoked.errno)
         }
         await def.run({
           ...env,

@@ -149,9 +149,9 @@ function layoutCase(label: string, size: bigint): CaseDef {
           ctx.check.withholdVerdict(`the heap cannot allocate ${label}`)
           return
         }
-        if (!a.ok && a.errno === 'ENOMEM' && samples.length > 0) {
+        if (!a.ok && a.errno === 'ENOMEM' && i > 0) {
           // A small heap holds fewer buffers of this size at once: judge those it gave.
-          ctx.check.observe('buffers', `${samples.length} of ${label} at once (buffer ${i + 1}: ENOMEM)`)
+          ctx.check.observe('buffers', `${i} of ${label} at once (buffer ${i + 1}: ENOMEM)`)
           break
         }
         if (!ctx.check.succeeded(`ALLOC ${label} (buffer ${i + 1})`, a)) return

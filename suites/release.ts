@@ -53,6 +53,16 @@ async function allocBuffer(ctx: CaseContext): Promise<{ fd: number; size: bigint
   return { fd: a.fd, size, closed: () => (open = false) }
 }
 
+/**
+ * The gauges see the dma-buf released, not the heap's pages freed (a heap
+ * that forgets cma_release still leaves bufinfo): the same size must be
+ * allocatable again, which only memory really given back allows.
+ */
+async function allocatesAgain(ctx: CaseContext, size: bigint): Promise<void> {
+  const again = await ctx.agent.call('alloc', { heap: ctx.heapHandle, len: toWireU64(size) })
+  if (ctx.check.succeeded(`ALLOC ${mib(size)} again once it was released`, again)) await ctx.agent.must('close', { fd: again.fd })
+}
+
 /** A quarter of the buffer: far above vmstat drift, far below the buffer. */
 const tolerance = (size: bigint) => size / 4n
 
@@ -70,6 +80,7 @@ const closeReleases: CaseDef = {
     buf.closed()
     const after = await settle(ctx, (u) => u - before <= tolerance(size))
     ctx.check.ok('its memory is back after close', after - before <= tolerance(size), `back within ${mib(tolerance(size))}`, `${mib(after - before)} still in use`)
+    await allocatesAgain(ctx, size)
   },
 }
 
@@ -95,6 +106,7 @@ const mappingHolds: CaseDef = {
     mapped = false
     const after = await settle(ctx, (u) => u - before <= tolerance(size))
     ctx.check.ok('its memory is back after munmap', after - before <= tolerance(size), `back within ${mib(tolerance(size))}`, `${mib(after - before)} still in use`)
+    await allocatesAgain(ctx, size)
   },
 }
 

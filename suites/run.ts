@@ -33,7 +33,7 @@ const MAX_RECOVERIES = 5
  * The OOM killer's line when it took the agent itself (not the sacrificial
  * child of the exhaustion cases, which runs at oom_score_adj 1000).
  */
-const AGENT_OOM_KILLED = /Out of memory: Killed process \d+ \(dmaheap-agent\).*oom_score_adj:(?!1000\b)-?\d+/
+const AGENT_OOM_KILLED = /Out of memory: Killed process \d+ \(dmaheap-agent\)(?!.*oom_score_adj:1000\b)/
 
 /** The OOM report that ends in the agent's kill: from "invoked oom-killer" to the kill line. */
 export function agentOomReport(consoleTail: string): { headline: string; excerpt: string } | undefined {
@@ -50,29 +50,44 @@ export function agentOomReport(consoleTail: string): { headline: string; excerpt
 }
 
 export interface MemorySnapshot {
-  /** "<suite> on <heap>", the suite that was about to start */
-  where: string
+  suite: string
+  heap: string
   inUse: bigint
   total: bigint
 }
 
+export interface MemoryLoss {
+  /** what was lost, for the case that met the OOM killer */
+  text: string
+  /** the suite and heap during which most of it went */
+  suite: string
+  heap: string
+  bytes: bigint
+}
+
 /**
- * What memory was lost before the last snapshot, when more than a quarter
- * of it was (in use then, against the least in use at any earlier suite
- * start), naming the suite during which most of it went.
+ * What memory was lost before the last snapshot (taken as a suite starts on
+ * a heap), when more than a quarter of it was: in use then, against the
+ * least in use at any earlier suite start, and the suite during which most
+ * of it went.
  */
-export function memoryLost(snapshots: MemorySnapshot[]): string | undefined {
+export function memoryLost(snapshots: MemorySnapshot[]): MemoryLoss | undefined {
   const now = snapshots.at(-1)
   if (!now || snapshots.length < 2) return undefined
   const base = snapshots.reduce((a, b) => (b.inUse < a.inUse ? b : a))
   if (now.inUse - base.inUse <= now.total / 4n) return undefined
-  let worst = { where: '', grew: -1n }
+  let worst = { at: snapshots[0]!, grew: -1n }
   for (let i = 1; i < snapshots.length; i++) {
     const grew = snapshots[i]!.inUse - snapshots[i - 1]!.inUse
-    if (grew > worst.grew) worst = { where: snapshots[i - 1]!.where, grew }
+    if (grew > worst.grew) worst = { at: snapshots[i - 1]!, grew }
   }
   const mib = (b: bigint) => `${b / (1024n * 1024n)} MiB`
-  return `${mib(now.inUse - base.inUse)} of ${mib(now.total)} were in use and never given back before this suite began (${mib(worst.grew)} of it during ${worst.where}: a leak)`
+  return {
+    text: `${mib(now.inUse - base.inUse)} of ${mib(now.total)} were in use and never given back before this suite began (${mib(worst.grew)} of it during ${worst.at.suite} on ${worst.at.heap}: a leak)`,
+    suite: worst.at.suite,
+    heap: worst.at.heap,
+    bytes: worst.grew,
+  }
 }
 
 export interface SuiteRunInput {
@@ -289,7 +304,7 @@ export async function runSuites({ root, session: first, suites, heaps, settings,
     const m = await agent.call('meminfo', {})
     const total = m.ok ? meminfoBytes(m.text, 'MemTotal') : undefined
     const available = m.ok ? meminfoBytes(m.text, 'MemAvailable') : undefined
-    if (total !== undefined && available !== undefined) memoryAtStart.push({ where: `${suiteName} on ${heapName}`, inUse: total - available, total })
+    if (total !== undefined && available !== undefined) memoryAtStart.push({ suite: suiteName, heap: heapName, inUse: total - available, total })
   }
   const memoryLostBefore = () => memoryLost(memoryAtStart)
 
@@ -305,10 +320,29 @@ export async function runSuites({ root, session: first, suites, heaps, settings,
     const crash = kernelCrash(tail.split('\n').slice(-80).join('\n'))
     const oom = crash || !/SIGKILL/.test(broke.message) ? undefined : agentOomReport(tail)
     const leak = oom && memoryLostBefore()
+    if (leak) {
+      // The memory went during an earlier suite: that suite's heap fails for
+      // it (a result beside its suite's cases), not the case that asked next.
+      const leaked: CaseResult = {
+        id: `${leak.suite}.memory-given-back`,
+        suite: leak.suite,
+        heap: leak.heap,
+        target: result.target,
+        kernel: result.kernel,
+        status: 'FAIL',
+        message: `memory in use after the ${leak.suite} suite on ${leak.heap}: expected back near where it started, observed ${leak.bytes / (1024n * 1024n)} MiB more, never given back (the OOM killer then took the agent in ${result.id} on ${result.heap})`,
+        checks: [{ label: `memory in use (MemTotal - MemAvailable) after the ${leak.suite} suite`, pass: false, expected: 'back near where it started', observed: `${leak.bytes / (1024n * 1024n)} MiB more` }],
+        kernelLog: oom.excerpt,
+        durationMs: 0,
+      }
+      counts.FAIL++
+      onResult(leaked)
+      root.comment(`${leaked.id} ${leaked.heap}: ${leaked.message}`)
+    }
     const described: CaseResult = crash
       ? { ...result, status: 'FAIL', message: `kernel crash during the case: ${crash.headline} (then: ${broke.message})`, kernelLog: crash.excerpt }
       : leak
-        ? { ...result, status: 'SKIP', message: `cannot run here: the OOM killer took the agent (${oom.headline}), and ${leak}`, kernelLog: oom.excerpt }
+        ? { ...result, status: 'SKIP', message: `cannot run here: the OOM killer took the agent (${oom.headline}), and ${leak.text}`, kernelLog: oom.excerpt }
         : oom
           ? { ...result, status: 'FAIL', message: `the OOM killer killed the agent during the case (the heap gave memory it should have refused): ${oom.headline}`, kernelLog: oom.excerpt }
           : result
@@ -334,7 +368,13 @@ export async function runSuites({ root, session: first, suites, heaps, settings,
   for (const suite of suites) {
     for (const heap of heaps) {
       if (infra) break
-      await noteMemory(suite.name, heap.name)
+      try {
+        await noteMemory(suite.name, heap.name)
+      } catch (e) {
+        if (!(e instanceof InfraError)) throw e
+        infra = e
+        break
+      }
       const perHeap = emptyCounts()
       await root.test(`${suite.name} on ${heap.name}`, async (t: Test) => {
         try {

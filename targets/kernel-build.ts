@@ -13,7 +13,7 @@
  * links, so the original tree is untouched), built in its own build folder.
  */
 import { createHash } from 'node:crypto'
-import { createWriteStream, existsSync } from 'node:fs'
+import { createWriteStream, existsSync, statSync } from 'node:fs'
 import { copyFile, mkdir, mkdtemp, readFile, realpath, rename, rm, writeFile } from 'node:fs/promises'
 import { cpus } from 'node:os'
 import { basename, join, resolve } from 'node:path'
@@ -115,6 +115,18 @@ export async function resolveSource(src: string, log: (m: string) => void): Prom
   return realpath(src)
 }
 
+/**
+ * What says a tree changed: its git HEAD and index when it is a checkout,
+ * else its top Makefile's time (a tarball unpacked again).
+ */
+async function treeFingerprint(src: string): Promise<string> {
+  const git = await execa('git', ['-C', src, 'rev-parse', 'HEAD'], { reject: false })
+  const head = git.exitCode === 0 ? git.stdout.trim() : ''
+  const index = join(src, '.git', 'index')
+  const stamp = existsSync(index) ? statSync(index).mtimeMs : statSync(join(src, 'Makefile')).mtimeMs
+  return `${head} ${stamp}`
+}
+
 /** The files a unified diff touches, as paths at the top of the tree (-p1). */
 export function filesOfPatch(text: string): string[] {
   const files = new Set<string>()
@@ -141,7 +153,10 @@ export async function patchedTree(src: string, patches: string[], log: (m: strin
   const texts = await Promise.all(patches.map((p) => readFile(p, 'utf8')))
   const names = patches.map((p) => basename(p))
   const dir = join(cacheDir(), 'src-variants', `${basename(src)}-${createHash('sha256').update([src, ...names].join('\0')).digest('hex').slice(0, 12)}`)
-  const content = createHash('sha256').update(texts.join('\0')).digest('hex')
+  // The tree's own state is part of what was applied: after a checkout in
+  // src the copy is made again (its build stays incremental: make compares
+  // the copied files' times with the objects').
+  const content = createHash('sha256').update([await treeFingerprint(src), ...texts].join('\0')).digest('hex')
   const files = [...new Set(texts.flatMap(filesOfPatch))]
   const stampPath = join(dir, '.dmaheap-patches')
   const apply = async (tree: string) => {
@@ -150,11 +165,12 @@ export async function patchedTree(src: string, patches: string[], log: (m: strin
       if (r.exitCode !== 0) throw new UsageError(`${p} does not apply to ${src}`, String(r.all ?? '').split('\n').slice(-6).join('; '))
     }
   }
-  const stamp = (applied: string, touched: string[]) => writeFile(stampPath, JSON.stringify({ content: applied, files: touched }))
+  const stamp = async (applied: string, touched: string[]) => writeFile(stampPath, JSON.stringify({ content: applied, files: touched, tree: await treeFingerprint(src) }))
 
   if (existsSync(join(dir, 'Makefile')) && existsSync(stampPath)) {
-    const prev = JSON.parse(await readFile(stampPath, 'utf8')) as { content: string; files: string[] }
+    const prev = JSON.parse(await readFile(stampPath, 'utf8')) as { content: string; files: string[]; tree?: string }
     if (prev.content === content) return dir
+    if (prev.tree !== (await treeFingerprint(src))) return freshCopy()
     log(`the patches changed: patching ${dir} again in place (an incremental build)`)
     const touched = [...new Set([...prev.files, ...files])]
     await stamp('', touched)
@@ -166,22 +182,26 @@ export async function patchedTree(src: string, patches: string[], log: (m: strin
     await stamp(content, files)
     return dir
   }
-  await rm(dir, { recursive: true, force: true })
-  await mkdir(join(cacheDir(), 'src-variants'), { recursive: true })
-  const tmp = await mkdtemp(`${dir}.tmp-`)
-  try {
-    log(`copying ${src} with hard links into ${dir} and applying ${patches.length} patch(es)`)
-    await execa('cp', ['-al', `${src}/.`, tmp])
-    await apply(tmp)
-    await writeFile(join(tmp, '.dmaheap-patches'), JSON.stringify({ content, files }))
-    await rename(tmp, dir).catch(async (e: NodeJS.ErrnoException) => {
-      // Another build made the same variant meanwhile: use theirs.
-      if (!existsSync(join(dir, 'Makefile'))) throw e
-    })
-  } finally {
-    await rm(tmp, { recursive: true, force: true })
+  return freshCopy()
+
+  async function freshCopy(): Promise<string> {
+    await rm(dir, { recursive: true, force: true })
+    await mkdir(join(cacheDir(), 'src-variants'), { recursive: true })
+    const tmp = await mkdtemp(`${dir}.tmp-`)
+    try {
+      log(`copying ${src} with hard links into ${dir} and applying ${patches.length} patch(es)`)
+      await execa('cp', ['-al', `${src}/.`, tmp])
+      await apply(tmp)
+      await writeFile(join(tmp, '.dmaheap-patches'), JSON.stringify({ content, files, tree: await treeFingerprint(src) }))
+      await rename(tmp, dir).catch(async (e: NodeJS.ErrnoException) => {
+        // Another build made the same variant meanwhile: use theirs.
+        if (!existsSync(join(dir, 'Makefile'))) throw e
+      })
+    } finally {
+      await rm(tmp, { recursive: true, force: true })
+    }
+    return dir
   }
-  return dir
 }
 
 /**
@@ -204,9 +224,16 @@ async function seedFromBase(baseOut: string, outDir: string, log: (m: string) =>
   log(`starting ${basename(outDir)} from a copy of the plain build ${basename(baseOut)} (an incremental build)`)
   const tmp = `${outDir}.tmp-${process.pid}`
   await rm(tmp, { recursive: true, force: true })
-  await execa('cp', ['-a', baseOut, tmp])
-  await rm(join(tmp, 'build.log'), { force: true })
-  await rename(tmp, outDir)
+  try {
+    await execa('cp', ['-a', baseOut, tmp])
+    await rm(join(tmp, 'build.log'), { force: true })
+    await rename(tmp, outDir).catch((e: NodeJS.ErrnoException) => {
+      // Another build seeded it meanwhile: use theirs.
+      if (!existsSync(join(outDir, '.config'))) throw e
+    })
+  } finally {
+    await rm(tmp, { recursive: true, force: true })
+  }
 }
 
 export async function buildKernel(opts: KernelBuildOptions): Promise<KernelBuildResult> {

@@ -21,11 +21,16 @@ t.test('the agent killed by the OOM killer: the kill line, and the report from "
 
 t.test('memory never given back before a suite is named, with the suite that lost most of it', async (t) => {
   const M = 1024n * 1024n
-  const at = (where: string, mib: bigint) => ({ where, inUse: mib * M, total: 512n * M })
+  const at = (where: string, mib: bigint) => {
+    const [suite, heap] = where.split(' on ') as [string, string]
+    return { suite, heap, inUse: mib * M, total: 512n * M }
+  }
   t.equal(memoryLost([at('alloc on system', 20n)]), undefined, 'one snapshot: nothing to compare')
   t.equal(memoryLost([at('alloc on system', 20n), at('mmap on system', 140n)]), undefined, 'a quarter or less is noise')
-  t.equal(
-    memoryLost([at('alloc on leaky', 20n), at('mmap on leaky', 300n), at('sync on leaky', 330n), at('alloc on system', 340n)]),
-    '320 MiB of 512 MiB were in use and never given back before this suite began (280 MiB of it during alloc on leaky: a leak)',
-  )
+  t.same(memoryLost([at('alloc on leaky', 20n), at('mmap on leaky', 300n), at('sync on leaky', 330n), at('alloc on system', 340n)]), {
+    text: '320 MiB of 512 MiB were in use and never given back before this suite began (280 MiB of it during alloc on leaky: a leak)',
+    suite: 'alloc',
+    heap: 'leaky',
+    bytes: 280n * M,
+  })
 })

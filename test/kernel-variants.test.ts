@@ -3,7 +3,7 @@
 // files and real `patch -p1` stand in for a kernel tree: only the files
 // matter here, not what they build.
 import t from 'tap'
-import { mkdtempSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, mkdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { filesOfPatch, patchedTree } from '../targets/kernel-build.js'
@@ -45,4 +45,12 @@ t.test('a variant tree is patched once, again in place when the patch changes, a
   writeFileSync(patch, diff('int y = 1;', 'int y = 5;'))
   await patchedTree(src, [patch], quiet)
   t.equal(readFileSync(join(tree, 'drivers', 'heap.c'), 'utf8'), 'int x;\nint y = 5;\n', 'after a patch that failed, the next one starts from the original again')
+
+  // The tree itself moves on (a new tarball, a checkout): the variant follows it.
+  writeFileSync(join(src, 'drivers', 'other.c'), 'int z;\n')
+  writeFileSync(join(src, 'Makefile'), 'all:\n\ttrue\n')
+  utimesSync(join(src, 'Makefile'), new Date(), new Date(Date.now() + 5000))
+  await patchedTree(src, [patch], quiet)
+  t.equal(readFileSync(join(tree, 'drivers', 'other.c'), 'utf8'), 'int z;\n', 'a changed tree is copied again')
+  t.equal(readFileSync(join(tree, 'drivers', 'heap.c'), 'utf8'), 'int x;\nint y = 5;\n', 'and patched again')
 })
