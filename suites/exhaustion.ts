@@ -68,14 +68,19 @@ const exhaust: CaseDef = {
     // A CMA area lends free pages to movable allocations, so CmaFree moves
     // by more than MemAvailable does; a real leak still shows in the second
     // round below, which must get at least 90% of the first.
-    const pool = isCmaHeap(ctx.heap, ctx.target.hello.release) ? await cmaTotal(ctx.agent) / 8n : total / 50n
+    const cma = isCmaHeap(ctx.heap, ctx.target.hello.release)
+    const pool = cma ? await cmaTotal(ctx.agent) / 8n : total / 50n
     const tolerance = pool > 16n * MiB ? pool : 16n * MiB
     let after = await memoryInUse(ctx)
-    for (let i = 0; i < 30 && after - before > tolerance; i++) {
+    for (let i = 0; !cma && i < 30 && after - before > tolerance; i++) {
       await new Promise((r) => setTimeout(r, 100))
       after = await memoryInUse(ctx)
     }
-    ctx.check.ok('the memory is back after everything was freed', after - before <= tolerance, `in use within ${mib(tolerance)} of ${mib(before)}`, mib(after))
+    // CmaFree does not count freed CMA pages still on the per-CPU lists
+    // (docs/findings.md): a CMA heap's gauge is only shown; the second round
+    // below is the check that its memory came back.
+    if (cma) ctx.check.observe('in use after everything was freed (CmaTotal - CmaFree)', `${mib(after)} (before: ${mib(before)})`)
+    else ctx.check.ok('the memory is back after everything was freed', after - before <= tolerance, `in use within ${mib(tolerance)} of ${mib(before)}`, mib(after))
     const second = await run()
     const again = fromWireU64(second.bytes)
     ctx.check.ok('the same amount can be allocated again (no leak)', again * 10n >= got * 9n, `at least 90% of ${mib(got)}`, `${mib(again)} (stopped by ${second.stop})`)
