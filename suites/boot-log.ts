@@ -142,12 +142,22 @@ const ident = (s: string) => s.replace(/[^A-Za-z0-9]/g, '_')
 export function heapsNamedBy(report: BootReport, heaps: HeapUnderTest[], release: string): string[] {
   const text = report.lines.join('\n')
   const kernelHeaps = heaps.filter((h) => h.kind === 'kernel')
-  const named = kernelHeaps.filter((h) => {
-    const code = isCmaHeap(h, release) ? 'cma' : /^system\b/.test(h.name) ? 'system' : ident(h.name)
-    const codeRe = new RegExp(String.raw`\b_*(?:add_(?:default_)?)?${escape(code)}_heap\w*|heaps/${escape(code)}_heap\.c|\[${escape(code)}_heap\]`)
-    if (codeRe.test(text)) return true
+  const codeOf = (h: HeapUnderTest) => (isCmaHeap(h, release) ? 'cma' : /^system\b/.test(h.name) ? 'system' : ident(h.name))
+  const inCode = (h: HeapUnderTest) => {
+    const code = codeOf(h)
+    return new RegExp(String.raw`\b_*(?:add_(?:default_)?)?${escape(code)}_heap\w*|heaps/${escape(code)}_heap\.c|\[${escape(code)}_heap\]`).test(text)
+  }
+  const byName = (h: HeapUnderTest) => {
     const nameRe = new RegExp(String.raw`(?:^|[^\w,.-])${escape(h.name)}(?:$|[^\w,.-])`)
     return report.lines.some((l) => /heap/i.test(l) && nameRe.test(l))
+  }
+  // Heaps that share their code (one CMA heap per area) are told apart by
+  // name when the report names one of them; only if it names none is it on all.
+  const named = kernelHeaps.filter((h) => {
+    if (byName(h)) return true
+    if (!inCode(h)) return false
+    const siblings = kernelHeaps.filter((x) => x !== h && codeOf(x) === codeOf(h))
+    return !siblings.some(byName)
   })
   if (named.length) return named.map((h) => h.name)
   if (/\bdma_heap_\w+|dma-buf\/dma-heap\.c|\bdma_heap:/.test(text)) return kernelHeaps.map((h) => h.name)

@@ -61,6 +61,10 @@ t.test('reports in a boot log, and the heap each names', async (t) => {
   t.match(warn?.lines.at(-1), /end trace/, 'the report runs to its end marker')
   t.same(heapsNamedBy(warn!, HEAPS, '6.12.57'), ['reserved'], 'cma_heap.c / __add_cma_heap: the CMA heap (named reserved before 6.17)')
   t.same(heapsNamedBy(warn!, [HEAPS[0]!, { name: 'default_cma_region', kind: 'kernel' }, HEAPS[2]!], '6.17.0'), ['default_cma_region'], 'its name from 6.17')
+  const twoAreas = [HEAPS[0]!, { name: 'reserved', kind: 'kernel' as const }, { name: 'cma-camera', kind: 'kernel' as const }, HEAPS[2]!]
+  t.same(heapsNamedBy(warn!, twoAreas, '6.12.57'), ['reserved'], 'two CMA heaps share cma_heap.c: the one the report names')
+  const [anonymous] = findReports(CMA_WARN.replace('the CMA heap reserved', 'a CMA heap'))
+  t.same(heapsNamedBy(anonymous!, twoAreas, '6.12.57'), ['reserved', 'cma-camera'], 'naming none of them: every CMA heap')
   const [kasan] = findReports(KASAN)
   t.equal(kasan?.headline, 'BUG: KASAN: slab-out-of-bounds in system_heap_create+0x44/0x120', 'a KASAN report, console timestamps stripped')
   t.same(heapsNamedBy(kasan!, HEAPS, '6.12.57'), ['system'])
