@@ -189,7 +189,7 @@ t.test('the system ssh transport, with a known_hosts file', async (t) => {
   const r = await dmaheap(['run', '--board', file, '--suite', 'zero-size', '--output', dir])
   t.equal(r.exitCode, 0, `exit 0 (stderr: ${r.stderr.slice(-1500)})`)
   const results = readResults(dir)
-  t.equal(results.length, 2 * caseCount(['zero-size']), 'zero-size on both heaps')
+  t.equal(results.length, 2 * caseCount(['zero-size']) + 1, 'zero-size on both heaps, and the run\'s boot case')
   t.ok(results.every((x) => x.status === 'PASS'), 'all pass')
   t.match(JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8')).target.facts, { transport: 'ssh', disposable: false })
   t.equal(await leftovers(b2!), '', 'the upload is removed')
@@ -283,7 +283,7 @@ t.test('a farm of two boards runs them at once, each in its own folder', async (
   ])
   for (const b of boards) {
     const results = readResults(join(out, b.name))
-    t.equal(results.length, 2 * caseCount(['alloc']), `${b.name}: its own results`)
+    t.equal(results.length, 2 * caseCount(['alloc']) + 1, `${b.name}: its own results (both heaps, and the boot case)`)
     t.ok(results.every((x) => x.target === `board-${b.name}` && x.status === 'PASS'), `${b.name}: all pass, named for the board`)
     t.ok(existsSync(join(out, b.name, 'results.tap')) && existsSync(join(out, b.name, 'kernel.log')), `${b.name}: TAP and kernel log in its folder`)
     t.equal(await leftovers(b), '', `${b.name}: upload removed`)
