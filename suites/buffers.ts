@@ -1,7 +1,10 @@
 /** Helpers shared by suites: page alignment, fdinfo and meminfo parsing, buffer setup. */
 import { fromWireU64, toWireU64, type Flags, type Outcome, type ReferenceBacking, type Responses } from '../core/protocol.js'
-import type { CaseContext, CaseDef, CaseEnv } from './harness.js'
-import { isCmaHeap } from './heaps.js'
+import type { Agent } from '../core/agent.js'
+import { formatSize } from '../core/sizes.js'
+import type { CaseContext, CaseDef, CaseEnv, HeapBound } from './harness.js'
+import { isCmaHeap, type HeapUnderTest } from './heaps.js'
+import type { PhysRegion } from './physical-layout.js'
 
 export const U64_MAX = 0xffff_ffff_ffff_ffffn
 export const KiB = 1024n
@@ -65,21 +68,17 @@ export async function liveBufferBytes(ctx: CaseEnv): Promise<{ gauge: string; by
   return { gauge: 'memory in use (meminfo)', bytes: await memoryInUse(ctx) }
 }
 
-function mib(b: bigint): string {
-  const m = Number(b) / 2 ** 20
-  return Number.isInteger(m) ? `${m} MiB` : `${b} bytes`
-}
-
 /**
  * The most a heap holds, where the target says so before any case: a CMA
  * heap's area (the one CMA area the kernel logged, else CmaTotal). Other
- * heaps give no bound until a case runs out (see allocForCase).
+ * heaps give no bound until a case runs out (see allocForCase). Read once
+ * as the suite opens the heap (HeapTraits.bound), not per case.
  */
-export async function heapBound(env: CaseEnv): Promise<{ bytes: bigint; source: string } | undefined> {
-  if (!isCmaHeap(env.heap, env.target.hello.release)) return undefined
-  const areas = env.targetTraits.regions.filter((r) => r.kind === 'cma')
+export async function heapBound(agent: Agent, heap: HeapUnderTest, release: string, regions: PhysRegion[]): Promise<HeapBound | undefined> {
+  if (!isCmaHeap(heap, release)) return undefined
+  const areas = regions.filter((r) => r.kind === 'cma')
   if (areas.length === 1) return { bytes: areas[0]!.end - areas[0]!.start + 1n, source: areas[0]!.name }
-  const total = meminfoBytes((await env.agent.must('meminfo', {})).text, 'CmaTotal')
+  const total = meminfoBytes((await agent.must('meminfo', {})).text, 'CmaTotal')
   return total ? { bytes: total, source: 'CmaTotal' } : undefined
 }
 
@@ -87,15 +86,15 @@ export async function heapBound(env: CaseEnv): Promise<{ bytes: bigint; source: 
  * What a case may hold at once on a heap with a known bound: half of a CMA
  * area, since the kernel's own DMA allocations and pinned pages share it.
  */
-export async function usableMemory(env: CaseEnv): Promise<{ bytes: bigint; why: string } | undefined> {
-  const bound = await heapBound(env)
-  return bound && { bytes: bound.bytes / 2n, why: `the heap holds ${mib(bound.bytes)} (${bound.source}), and a case uses at most half of a CMA area` }
+export function usableMemory(env: CaseEnv): { bytes: bigint; why: string } | undefined {
+  const bound = env.traits.bound
+  return bound && { bytes: bound.bytes / 2n, why: `the heap holds ${formatSize(bound.bytes)} (${bound.source}), and a case uses at most half of a CMA area` }
 }
 
 /** Ends the case SKIP when it needs more than the heap can hold at once. */
-export async function requireMemory(ctx: CaseContext, need: bigint, what = `${mib(need)}`): Promise<void> {
-  const usable = await usableMemory(ctx)
-  if (usable && need > usable.bytes) ctx.cannotRun(`needs ${what}; ${usable.why}`)
+export function requireMemory(ctx: CaseContext, need: bigint): void {
+  const usable = usableMemory(ctx)
+  if (usable && need > usable.bytes) ctx.cannotRun(`needs ${formatSize(need)}; ${usable.why}`)
 }
 
 /**
@@ -103,13 +102,13 @@ export async function requireMemory(ctx: CaseContext, need: bigint, what = `${mi
  * heap that holds less, the largest power of two from `min` that fits
  * (`pieces` times, for a case that needs several at once).
  */
-export async function sizeForHeap(ctx: CaseContext, wanted: bigint, min: bigint, pieces = 1n): Promise<bigint> {
-  const usable = await usableMemory(ctx)
-  const room = usable && usable.bytes / pieces
-  if (usable === undefined || room === undefined || wanted <= room) return wanted
+export function sizeForHeap(ctx: CaseContext, wanted: bigint, min: bigint, pieces = 1n): bigint {
+  const usable = usableMemory(ctx)
+  if (usable === undefined || wanted <= usable.bytes / pieces) return wanted
+  const room = usable.bytes / pieces
   let size = min
   while (size * 2n <= room && size * 2n <= wanted) size *= 2n
-  if (size > room) ctx.cannotRun(`needs ${mib(min)} at least; ${usable.why}`)
+  if (size > room) ctx.cannotRun(`needs ${formatSize(min)} at least; ${usable.why}`)
   return size
 }
 
@@ -133,9 +132,9 @@ export async function allocForCase(ctx: CaseContext, len: bigint, label: string,
   const probe = await ctx.agent.must('exhaust', { heap: ctx.heapHandle, chunk: toWireU64(MiB), budget: toWireU64(budget), time_limit_s: 30 }, 90_000)
   const has = fromWireU64(probe.bytes)
   if (probe.stop !== 'budget' && has < need) {
-    ctx.cannotRun(`needs ${mib(len)}${cma ? ` in one piece (${mib(need)} free in a CMA area)` : ''}; the heap has ${mib(has)} left (${label}: ENOMEM; then 1 MiB pieces until ${probe.stop})`)
+    ctx.cannotRun(`needs ${formatSize(len)}${cma ? ` in one piece (${formatSize(need)} free in a CMA area)` : ''}; the heap has ${formatSize(has)} left (${label}: ENOMEM; then 1 MiB pieces until ${probe.stop})`)
   }
-  ctx.check.succeeded(`${label} (the heap still had ${mib(has)} in 1 MiB pieces)`, r)
+  ctx.check.succeeded(`${label} (the heap still had ${formatSize(has)} in 1 MiB pieces)`, r)
   return r
 }
 
@@ -161,7 +160,7 @@ export interface Buffer {
  * schedules its close. Returns undefined when ALLOC failed.
  */
 export async function allocChecked(ctx: CaseContext, len: bigint, fdFlags: Flags = 'O_RDWR|O_CLOEXEC'): Promise<Buffer | undefined> {
-  await requireMemory(ctx, len)
+  requireMemory(ctx, len)
   const r = await allocForCase(ctx, len, `ALLOC len=${len} ${fdFlags}`, fdFlags)
   if (!r.ok) return undefined
   ctx.defer(() => ctx.agent.must('close', { fd: r.fd }))

@@ -46,7 +46,7 @@ const exhaust: CaseDef = {
     const before = await memoryInUse(ctx)
     // A heap whose area is known gets pieces of a quarter of it at most, so
     // a 16 MiB CMA heap is exhausted in pieces it can give at all.
-    const chunk = await sizeForHeap(ctx, CHUNK, MiB, 2n)
+    const chunk = sizeForHeap(ctx, CHUNK, MiB, 2n)
     if (chunk !== CHUNK) ctx.check.observe('buffer size', mib(chunk))
     const run = () =>
       ctx.agent.must('exhaust', { heap: ctx.heapHandle, chunk: toWireU64(chunk), budget: toWireU64(budget), time_limit_s: TIME_LIMIT_S }, (TIME_LIMIT_S + 60) * 1000)

@@ -67,6 +67,14 @@ export interface TargetTraits {
 export interface HeapTraits {
   /** false for heaps whose buffers cannot be mapped (protected heaps) */
   cpuAccess: boolean
+  /** the most the heap holds, where the target says so (a CMA heap's area) */
+  bound?: HeapBound
+}
+
+export interface HeapBound {
+  bytes: bigint
+  /** where the figure comes from: the CMA area's boot line, or CmaTotal */
+  source: string
 }
 
 export interface CaseEnv {

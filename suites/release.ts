@@ -44,7 +44,7 @@ async function gauge(ctx: CaseContext): Promise<bigint> {
  * ends before it closed the fd itself (the fd is the thing being tested).
  */
 async function allocBuffer(ctx: CaseContext): Promise<{ fd: number; size: bigint; closed: () => void } | undefined> {
-  const size = await sizeForHeap(ctx, SIZE, MIN_SIZE)
+  const size = sizeForHeap(ctx, SIZE, MIN_SIZE)
   if (size !== SIZE) ctx.check.observe('buffer size', `${mib(size)} (the heap holds less than ${mib(2n * SIZE)})`)
   const a = await allocForCase(ctx, size, `ALLOC ${mib(size)}`)
   if (!a.ok) return undefined

@@ -13,7 +13,7 @@ import type { TargetSession } from '../core/target.js'
 import { runCase, type CaseDef, type CaseEnv, type HeapTraits, type RunSettings, type SuiteDef, type TargetTraits } from './harness.js'
 import type { HeapUnderTest } from './heaps.js'
 import { KernelLog } from './kernel-log.js'
-import { meminfoBytes } from './buffers.js'
+import { heapBound, meminfoBytes } from './buffers.js'
 import { kernelCrash } from './kernel-crash.js'
 import { buildProfiles, describeProfile, profileDifferences, type HeapProfile } from './heap-profile.js'
 import { heapPresentCase } from './properties.js'
@@ -56,6 +56,9 @@ export interface MemorySnapshot {
   total: bigint
 }
 
+/** A measured amount, to the MiB. */
+const mib = (b: bigint) => `${b / (1024n * 1024n)} MiB`
+
 export interface MemoryLoss {
   /** what was lost, for the case that met the OOM killer */
   text: string
@@ -81,7 +84,6 @@ export function memoryLost(snapshots: MemorySnapshot[]): MemoryLoss | undefined 
     const grew = snapshots[i]!.inUse - snapshots[i - 1]!.inUse
     if (grew > worst.grew) worst = { at: snapshots[i - 1]!, grew }
   }
-  const mib = (b: bigint) => `${b / (1024n * 1024n)} MiB`
   return {
     text: `${mib(now.inUse - base.inUse)} of ${mib(now.total)} were in use and never given back before this suite began (${mib(worst.grew)} of it during ${worst.at.suite} on ${worst.at.heap}: a leak)`,
     suite: worst.at.suite,
@@ -288,7 +290,8 @@ export async function runSuites({ root, session: first, suites, heaps, settings,
   const openHeap = async (heap: HeapUnderTest) => {
     const opened = await agent.call('heap_open', { name: heap.name, flags: 'O_RDWR|O_CLOEXEC' })
     const heapHandle = opened.ok ? opened.heap : -1
-    const traits = opened.ok ? await probeTraits(agent, heapHandle, pageSize) : { cpuAccess: true }
+    const bound = opened.ok ? await heapBound(agent, heap, info.hello.release, targetTraits.regions) : undefined
+    const traits = opened.ok ? { ...(await probeTraits(agent, heapHandle, pageSize)), ...(bound ? { bound } : {}) } : { cpuAccess: true }
     const fdsBefore = (await agent.must('count_fds', {})).count
     return { opened, env: envFor(heap, heapHandle, traits), fdsBefore }
   }
@@ -330,8 +333,8 @@ export async function runSuites({ root, session: first, suites, heaps, settings,
         target: result.target,
         kernel: result.kernel,
         status: 'FAIL',
-        message: `memory in use after the ${leak.suite} suite on ${leak.heap}: expected back near where it started, observed ${leak.bytes / (1024n * 1024n)} MiB more, never given back (the OOM killer then took the agent in ${result.id} on ${result.heap})`,
-        checks: [{ label: `memory in use (MemTotal - MemAvailable) after the ${leak.suite} suite`, pass: false, expected: 'back near where it started', observed: `${leak.bytes / (1024n * 1024n)} MiB more` }],
+        message: `memory in use after the ${leak.suite} suite on ${leak.heap}: expected back near where it started, observed ${mib(leak.bytes)} more, never given back (the OOM killer then took the agent in ${result.id} on ${result.heap})`,
+        checks: [{ label: `memory in use (MemTotal - MemAvailable) after the ${leak.suite} suite`, pass: false, expected: 'back near where it started', observed: `${mib(leak.bytes)} more` }],
         kernelLog: oom.excerpt,
         durationMs: 0,
       }

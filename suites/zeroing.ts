@@ -21,7 +21,7 @@ function zeroingCase(label: string, size: (page: bigint) => bigint, count: numbe
       const len = size(ctx.pageSize)
       // A heap that holds fewer buffers at once gets fewer: one dirty buffer
       // freed and allocated again checks zeroing just as well.
-      const usable = await usableMemory(ctx)
+      const usable = usableMemory(ctx)
       const fit = usable ? Number(usable.bytes / len) : count
       if (fit < 1) ctx.cannotRun(`needs ${label} buffers; ${usable!.why}`)
       const buffers = Math.min(count, fit)

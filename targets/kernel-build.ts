@@ -156,7 +156,8 @@ export async function patchedTree(src: string, patches: string[], log: (m: strin
   // The tree's own state is part of what was applied: after a checkout in
   // src the copy is made again (its build stays incremental: make compares
   // the copied files' times with the objects').
-  const content = createHash('sha256').update([await treeFingerprint(src), ...texts].join('\0')).digest('hex')
+  const tree = await treeFingerprint(src)
+  const content = createHash('sha256').update([tree, ...texts].join('\0')).digest('hex')
   const files = [...new Set(texts.flatMap(filesOfPatch))]
   const stampPath = join(dir, '.dmaheap-patches')
   const apply = async (tree: string) => {
@@ -165,12 +166,12 @@ export async function patchedTree(src: string, patches: string[], log: (m: strin
       if (r.exitCode !== 0) throw new UsageError(`${p} does not apply to ${src}`, String(r.all ?? '').split('\n').slice(-6).join('; '))
     }
   }
-  const stamp = async (applied: string, touched: string[]) => writeFile(stampPath, JSON.stringify({ content: applied, files: touched, tree: await treeFingerprint(src) }))
+  const stamp = (applied: string, touched: string[]) => writeFile(stampPath, JSON.stringify({ content: applied, files: touched, tree }))
 
   if (existsSync(join(dir, 'Makefile')) && existsSync(stampPath)) {
     const prev = JSON.parse(await readFile(stampPath, 'utf8')) as { content: string; files: string[]; tree?: string }
     if (prev.content === content) return dir
-    if (prev.tree !== (await treeFingerprint(src))) return freshCopy()
+    if (prev.tree !== tree) return freshCopy()
     log(`the patches changed: patching ${dir} again in place (an incremental build)`)
     const touched = [...new Set([...prev.files, ...files])]
     await stamp('', touched)
@@ -192,7 +193,7 @@ export async function patchedTree(src: string, patches: string[], log: (m: strin
       log(`copying ${src} with hard links into ${dir} and applying ${patches.length} patch(es)`)
       await execa('cp', ['-al', `${src}/.`, tmp])
       await apply(tmp)
-      await writeFile(join(tmp, '.dmaheap-patches'), JSON.stringify({ content, files, tree: await treeFingerprint(src) }))
+      await writeFile(join(tmp, '.dmaheap-patches'), JSON.stringify({ content, files, tree }))
       await rename(tmp, dir).catch(async (e: NodeJS.ErrnoException) => {
         // Another build made the same variant meanwhile: use theirs.
         if (!existsSync(join(dir, 'Makefile'))) throw e
