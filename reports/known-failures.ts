@@ -15,6 +15,7 @@
 import { z } from 'zod'
 import { loadDescription } from '../core/description-file.js'
 import { inRange, rangeProblem } from './kernel-range.js'
+import { anyGlobMatcher, globMatcher } from '../core/case-glob.js'
 
 const globList = z.array(z.string().min(1)).min(1)
 
@@ -41,11 +42,7 @@ export function loadKnownFailures(file: string): KnownFailure[] {
   return loadDescription(file, knownFailuresFileSchema)['known-failures']
 }
 
-function globRegex(glob: string): RegExp {
-  return new RegExp(`^${glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`)
-}
-
-const anyMatch = (globs: string[] | undefined, v: string) => globs === undefined || globs.some((g) => globRegex(g).test(v))
+const anyMatch = (globs: string[] | undefined, v: string) => globs === undefined || anyGlobMatcher(globs)(v)
 
 export interface FailureKey {
   id: string
@@ -55,7 +52,7 @@ export interface FailureKey {
 }
 
 export function matches(k: KnownFailure, f: FailureKey): boolean {
-  return globRegex(k.case).test(f.id) && anyMatch(k.heaps, f.heap) && anyMatch(k.targets, f.target) && (k.kernel === undefined || (f.kernel !== undefined && inRange(f.kernel, k.kernel)))
+  return globMatcher(k.case)(f.id) && anyMatch(k.heaps, f.heap) && anyMatch(k.targets, f.target) && (k.kernel === undefined || (f.kernel !== undefined && inRange(f.kernel, k.kernel)))
 }
 
 /** The entry that explains a failure, if any. */
