@@ -1,5 +1,6 @@
 /** `dmaheap list`: the suites and their cases, and the heaps a target has. */
-import { SUITES } from '../suites/index.js'
+import { resolveSuites } from '../suites/index.js'
+import { fdLeakCaseId, hasSelection, selectCases, type CaseSelection } from '../suites/case-filter.js'
 import { BOOT_CASE, BOOT_SUITE } from '../suites/boot-log.js'
 import { heapsOf } from '../suites/heaps.js'
 import { resolveTarget } from '../targets/index.js'
@@ -8,12 +9,23 @@ import { ExitCode } from '../core/errors.js'
 import { makeOutputDir } from './output.js'
 import { log } from './run.js'
 
-export function listSuites(verbose: boolean): void {
-  console.log(`${BOOT_SUITE}\t1 case, every run\twhat the kernel printed before the first case (on the kernel pseudo-heap, and on each heap a report names)`)
-  if (verbose) console.log(`  ${BOOT_CASE}\tno WARNING, BUG, Oops, KASAN/UBSAN/KFENCE report, call trace or problem taint (B D L M W) at boot`)
-  for (const s of SUITES) {
-    console.log(`${s.name}\t${s.cases.length} cases + ${s.name}.no-fd-leak\t${s.description}`)
-    if (verbose) for (const c of s.cases) console.log(`  ${c.id}\t${c.title}`)
+/**
+ * The suites and cases a run with the same --suite, --case and --skip would
+ * run, in run order; with a case selection every chosen case id is listed.
+ */
+export function listSuites(verbose: boolean, suiteNames?: string[], selection?: CaseSelection): void {
+  const { suites, boot } = selectCases(resolveSuites(suiteNames), selection)
+  const ids = verbose || hasSelection(selection)
+  if (boot) {
+    console.log(`${BOOT_SUITE}\t1 case, every run\twhat the kernel printed before the first case (on the kernel pseudo-heap, and on each heap a report names)`)
+    if (ids) console.log(`  ${BOOT_CASE}\tno WARNING, BUG, Oops, KASAN/UBSAN/KFENCE report, call trace or problem taint (B D L M W) at boot`)
+  }
+  for (const s of suites) {
+    console.log(`${s.name}\t${s.cases.length} cases + ${fdLeakCaseId(s.name)}\t${s.description}`)
+    if (ids) {
+      for (const c of s.cases) console.log(`  ${c.id}\t${c.title}`)
+      console.log(`  ${fdLeakCaseId(s.name)}\tevery fd the suite opened is closed again`)
+    }
   }
 }
 

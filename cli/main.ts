@@ -20,6 +20,8 @@ import { reportCommand } from './report.js'
 import { compareCommand } from './compare.js'
 import { parseCommand } from './parse.js'
 import { farmCommand } from './farm.js'
+import { versionText } from './version.js'
+import { fdLeakCaseId, type CaseSelection } from '../suites/case-filter.js'
 
 const collect = (v: string, prev: string[] = []) => [...prev, ...v.split(',').filter(Boolean)]
 
@@ -27,7 +29,7 @@ const collect = (v: string, prev: string[] = []) => [...prev, ...v.split(',').fi
 function collectInjected(v: string, prev: InjectedFault[] = []): InjectedFault[] {
   const [fault, caseId, heap] = v.split('@')
   if (!PROVOKED_FAULTS.includes(fault as ProvokedFault)) throw new InvalidArgumentError(`the fault must be one of ${PROVOKED_FAULTS.join(', ')}`)
-  const known = SUITES.flatMap((s) => [...s.cases.map((c) => c.id), `${s.name}.no-fd-leak`])
+  const known = SUITES.flatMap((s) => [...s.cases.map((c) => c.id), fdLeakCaseId(s.name)])
   if (!caseId || !known.includes(caseId)) throw new InvalidArgumentError(`"${caseId ?? ''}" is not a case id (see dmaheap list -v)`)
   return [...prev, { fault: fault as ProvokedFault, caseId, ...(heap ? { heap } : {}) }]
 }
@@ -91,6 +93,10 @@ function refuseQemuFlagsOnBoards(o: TargetFlags, flag: string): Record<string, n
   return {}
 }
 
+function caseSelection(o: { case?: string[]; skip?: string[] }): CaseSelection {
+  return { include: o.case ?? [], exclude: o.skip ?? [] }
+}
+
 async function exitWith(work: () => Promise<number>): Promise<void> {
   try {
     process.exitCode = await work()
@@ -102,6 +108,7 @@ async function exitWith(work: () => Promise<number>): Promise<void> {
 
 const program = new Command('dmaheap')
   .description('Conformance tests for Linux dma-buf heaps (/dev/dma_heap/*)')
+  .version(versionText(), '-V, --version', 'print the version, the agent protocol and the git commit')
   // One line, like every other error: the problem, then where the usage is.
   .configureOutput({ outputError: (msg, write) => write(`dmaheap: ${msg.trim().replace(/\.$/, '')} (see dmaheap --help)\n`) })
   // Bad command-line input is exit 2, like every other bad input.
@@ -113,6 +120,8 @@ withTargetOptions(
     .description('start the target, run the suites on every heap and the reference heap; TAP on stdout')
     .option('-s, --suite <names>', 'suites to run (repeat or comma-separate); default all', collect)
     .option('-H, --heap <names>', 'heaps to test (repeat or comma-separate); default all', collect)
+    .option('-c, --case <globs>', 'run only the cases whose id matches (repeat or comma-separate; * ? {a,b}); a suite\'s fd-leak check runs with its cases', collect)
+    .option('--skip <globs>', 'never run the cases whose id matches (repeat or comma-separate)', collect)
     .option('-o, --output <dir>', 'the run\'s output folder (default dmaheap-output/<time>-<target>)')
     .option('--allow-exhaustion', 'run exhaustion on a target that is not a disposable QEMU guest')
     .option('--memory-budget <size>', 'the most a destructive case may allocate (e.g. 256M)', parseSize)
@@ -131,12 +140,14 @@ withTargetOptions(
     }, 4)
     .option('--known-hosts <file>', 'boards: check host keys against this known_hosts file (default ~/.ssh/known_hosts)')
     .option('--accept-new-host-key', 'boards: accept a host key never seen before, and record it in known_hosts'),
-).action(async (o: TargetFlags & { suite?: string[]; heap?: string[]; output?: string; allowExhaustion?: boolean; memoryBudget?: bigint; referenceFaults?: string[]; expect?: string; previous?: string; caseTimeout?: number; inject?: InjectedFault[]; kselftest?: string; board?: string; farm?: string; jobs: number; knownHosts?: string; acceptNewHostKey?: boolean }) => {
+).action(async (o: TargetFlags & { suite?: string[]; heap?: string[]; case?: string[]; skip?: string[]; output?: string; allowExhaustion?: boolean; memoryBudget?: bigint; referenceFaults?: string[]; expect?: string; previous?: string; caseTimeout?: number; inject?: InjectedFault[]; kselftest?: string; board?: string; farm?: string; jobs: number; knownHosts?: string; acceptNewHostKey?: boolean }) => {
   if (o.farm) {
     // Each board runs in its own `dmaheap run --board` process, with these flags.
     const runArgs = [
       ...(o.suite ? ['--suite', o.suite.join(',')] : []),
       ...(o.heap ? ['--heap', o.heap.join(',')] : []),
+      ...(o.case ? ['--case', o.case.join(',')] : []),
+      ...(o.skip ? ['--skip', o.skip.join(',')] : []),
       ...(o.allowExhaustion ? ['--allow-exhaustion'] : []),
       ...(o.memoryBudget !== undefined ? ['--memory-budget', String(o.memoryBudget)] : []),
       ...(o.referenceFaults ? ['--reference-faults', o.referenceFaults.join(',')] : []),
@@ -166,6 +177,7 @@ withTargetOptions(
       target: o.target,
       ...(o.suite ? { suite: o.suite } : {}),
       ...(o.heap ? { heap: o.heap } : {}),
+      ...(o.case || o.skip ? { cases: caseSelection(o) } : {}),
       ...(o.output ? { output: o.output } : {}),
       ...(o.allowExhaustion ? { allowExhaustion: true } : {}),
       ...(o.memoryBudget !== undefined ? { memoryBudget: o.memoryBudget } : {}),
@@ -181,9 +193,18 @@ withTargetOptions(
     .command('list')
     .description('list suites and their cases; with --heaps, start the target and list its heaps')
     .option('--heaps', 'also start the target and list its heaps')
-    .option('-v, --verbose', 'list every case id'),
-).action(async (o: TargetFlags & { heaps?: boolean; verbose?: boolean }) => {
-  listSuites(!!o.verbose)
+    .option('-v, --verbose', 'list every case id')
+    .option('-s, --suite <names>', 'only these suites (repeat or comma-separate)', collect)
+    .option('-c, --case <globs>', 'list the cases run --case would run (repeat or comma-separate)', collect)
+    .option('--skip <globs>', 'leave out the cases run --skip would skip', collect),
+).action(async (o: TargetFlags & { heaps?: boolean; verbose?: boolean; suite?: string[]; case?: string[]; skip?: string[] }) => {
+  try {
+    listSuites(!!o.verbose, o.suite, o.case || o.skip ? caseSelection(o) : undefined)
+  } catch (e) {
+    console.error(formatError(e))
+    process.exitCode = ExitCode.infrastructure
+    return
+  }
   if (o.heaps) {
     installInterruptHandler()
     await exitWith(() => listHeaps(o.target, qemuOptions(o)))

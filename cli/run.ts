@@ -18,6 +18,7 @@ import { createTapRoot } from '../reports/tap-root.js'
 import { heapsOf, type HeapUnderTest } from '../suites/heaps.js'
 import { resolveSuites } from '../suites/index.js'
 import { planOf, runSuites } from '../suites/run.js'
+import { selectCases, type CaseSelection } from '../suites/case-filter.js'
 import { BOOT_LOG_FILE } from '../suites/boot-log.js'
 import { readKselftestBinary, runKselftest } from '../suites/kselftest.js'
 import { resolveTarget } from '../targets/index.js'
@@ -28,11 +29,14 @@ import { formatError, makeOutputDir } from './output.js'
 import type { HeapExpectations } from '../core/heap-expectations.js'
 import { comparableProfiles, readPreviousProfiles, writeProfiles } from '../suites/previous-profiles.js'
 import { writeViews } from '../reports/views.js'
+import { failureLines, ProgressDisplay } from './progress.js'
 
 export interface RunOptions {
   target: string
   suite?: string[]
   heap?: string[]
+  /** --case / --skip: which of the suites' cases run */
+  cases?: CaseSelection
   output?: string
   qemu: QemuTargetOptions
   /** run exhaustion on a target that is not disposable */
@@ -82,7 +86,10 @@ function runSettings(opts: RunOptions, disposable: boolean, boardAllows = false)
 /** How long a target that broke mid-run may take to come back (a board's reboot). */
 const RECONNECT_WITHIN_MS = 180_000
 
-export const log = (m: string) => process.stderr.write(`dmaheap: ${m}\n`)
+/** The run's status line, while one is shown: stderr lines go above it. */
+let activeProgress: ProgressDisplay | undefined
+
+export const log = (m: string) => (activeProgress ? activeProgress.line(`dmaheap: ${m}`) : process.stderr.write(`dmaheap: ${m}\n`))
 
 let activeSession: TargetSession | undefined
 /** Aborted on Ctrl-C while a target starts, so it can undo what it began (a board's upload). */
@@ -153,7 +160,7 @@ export async function runCommand(opts: RunOptions): Promise<number> {
   const target = board
     ? boardTarget(board, { knownHosts: opts.knownHosts, acceptNewHostKey: opts.acceptNewHostKey })
     : resolveTarget(opts.target, opts.qemu)
-  const suites = resolveSuites(opts.suite)
+  const { suites, boot: bootCase } = selectCases(resolveSuites(opts.suite), opts.cases)
   const previous = opts.previous === undefined ? undefined : readPreviousProfiles(opts.previous)
   if (opts.kselftest) readKselftestBinary(opts.kselftest)
   const outputDir = makeOutputDir(opts.output, target.name)
@@ -182,7 +189,9 @@ export async function runCommand(opts: RunOptions): Promise<number> {
     const results = new ResultsFile(outputDir)
     const root = createTapRoot('dmaheap')
     const tapFile = createWriteStream(join(outputDir, 'results.tap'))
-    root.pipe(process.stdout)
+    const progress = new ProgressDisplay(started.getTime())
+    activeProgress = progress
+    root.pipe(progress.guard(process.stdout))
     root.pipe(tapFile)
     // A full disk stops results.tap, not the run: results.jsonl reports it.
     tapFile.on('error', () => root.unpipe(tapFile))
@@ -201,6 +210,7 @@ export async function runCommand(opts: RunOptions): Promise<number> {
     const onResult = (r: CaseResult) => {
       results.append(r)
       recorded.push(r)
+      progress.result(r)
     }
     // A target that breaks mid-run (kernel crash, hang, agent or QEMU
     // killed) is started again and the run goes on with the next case.
@@ -220,7 +230,7 @@ export async function runCommand(opts: RunOptions): Promise<number> {
         log(`warning: ${path} not kept: ${(e as NodeJS.ErrnoException).code ?? String(e)}`)
       }
     }
-    const outcome = await runSuites({ root, session, suites, heaps, settings, missingHeaps, recover, onResult, keepBootLog })
+    const outcome = await runSuites({ root, session, suites, heaps, settings, missingHeaps, recover, onResult, keepBootLog, bootCase, progress })
     activeSession = outcome.session
     if (Object.keys(outcome.profiles).length) await writeProfiles(outputDir, { target: target.name, kernel: release, profiles: outcome.profiles })
     const c = outcome.counts
@@ -254,6 +264,11 @@ export async function runCommand(opts: RunOptions): Promise<number> {
     await ended
     await new Promise<void>((resolve) => (tapFile.writable ? tapFile.end(resolve) : resolve()))
     results.close()
+    progress.stop()
+    activeProgress = undefined
+    // What a developer reads first: which cases failed, on which heap, and why.
+    const failures = failureLines(recorded)
+    if (failures.length) log(`failing cases:\n${failures.join('\n')}`)
 
     const summary: RunSummary = { counts: c, ...(outcome.infra ? { infraError: outcome.infra.message } : {}) }
     try {
@@ -269,7 +284,7 @@ export async function runCommand(opts: RunOptions): Promise<number> {
             finished: new Date().toISOString(),
             artifacts: { ...session.artifacts, ...(outcome.boot?.log ? { bootLog: join(outputDir, outcome.boot.log) } : {}) },
             summary,
-            plan: planOf(suites, heaps),
+            plan: planOf(suites, heaps, bootCase),
             ...(outcome.boot ? { boot: outcome.boot } : {}),
           },
           null,
@@ -285,13 +300,15 @@ export async function runCommand(opts: RunOptions): Promise<number> {
       console.error(formatError(why instanceof InfraError ? why : new InfraError(`the reports could not be written: ${(why as NodeJS.ErrnoException).code ?? String(why)}`, 'free space in the output folder or pass --output elsewhere')))
       return ExitCode.infrastructure
     }
-    log(`${c.PASS} pass, ${c.FAIL} fail, ${c.SKIP} skip, ${c.DONE} observed, ${c.ERROR} error; outputs saved to ${outputDir}`)
+    log(`${c.PASS} pass, ${c.FAIL} fail, ${c.SKIP} skip, ${c.DONE} observed, ${c.ERROR} error; outputs saved to ${outputDir}; report: ${join(outputDir, 'report.html')}`)
     if (outcome.infra) {
       log(`error: ${outcome.infra.message} (the console log is in ${outputDir})`)
       return ExitCode.infrastructure
     }
     return c.ERROR > 0 ? ExitCode.infrastructure : c.FAIL > 0 ? ExitCode.testFailed : ExitCode.pass
   } finally {
+    activeProgress?.stop()
+    activeProgress = undefined
     // The session the run ended on: a new one after each recovery.
     const last = activeSession ?? session
     activeSession = undefined

@@ -11,7 +11,10 @@ const OPTIONS: picomatch.PicomatchOptions = { dot: true }
 
 /** True for a name that matches the glob. */
 export function globMatcher(glob: string): (name: string) => boolean {
-  return picomatch(glob, OPTIONS)
+  const m = picomatch(glob, OPTIONS)
+  // One argument only: picomatch's second (returnObject) would turn
+  // arr.some(m)'s index into a truthy result object.
+  return (name) => m(name)
 }
 
 /** True for a name any of the globs match (false for none). */

@@ -19,6 +19,7 @@ import { buildProfiles, describeProfile, profileDifferences, type HeapProfile } 
 import { heapPresentCase } from './properties.js'
 import { parseBootAreas, parseIomem, type PhysRegion } from './physical-layout.js'
 import { BOOT_CASE, BOOT_LOG_FILE, BOOT_SUITE, bootResults, KERNEL_PSEUDO_HEAP, readBootLog } from './boot-log.js'
+import { fdLeakCaseId } from './case-filter.js'
 import type { BootRecord } from '../core/result.js'
 
 /**
@@ -109,6 +110,17 @@ export interface SuiteRunInput {
   onResult(r: CaseResult): void
   /** keeps what the kernel printed since boot with the results (boot-kernel.log) */
   keepBootLog?(text: string): Promise<void>
+  /** whether the boot case is reported (--case/--skip may leave it out); default true */
+  bootCase?: boolean
+  /** told as each suite starts and ends on a heap, and as each case starts (the live status on stderr) */
+  progress?: RunProgress
+}
+
+/** What a run's progress display is told; results themselves come through onResult. */
+export interface RunProgress {
+  suiteStarted(suite: string, heap: string, cases: number): void
+  caseStarted(id: string): void
+  suiteFinished(suite: string, heap: string, counts: Record<CaseStatus, number>, ms: number): void
 }
 
 export interface SuiteRunOutcome {
@@ -171,7 +183,7 @@ async function probeTarget(agent: Agent, facts: Record<string, unknown>): Promis
 /** Appended to every suite: the agent holds no more fds than before it. */
 function fdLeakCase(suite: string, fdsBefore: () => number): CaseDef {
   return {
-    id: `${suite}.no-fd-leak`,
+    id: fdLeakCaseId(suite),
     title: `every fd the ${suite} suite opened is closed again (count of /proc/self/fd)`,
     async run(ctx) {
       const now = await ctx.agent.must('count_fds', {})
@@ -200,12 +212,12 @@ function commentProfiles(root: Test, profiles: Record<string, HeapProfile>, heap
  * are MISS. The boot case runs first, once, on the kernel pseudo-heap (its
  * results on the heaps a boot report names come on top of the plan).
  */
-export function planOf(suites: SuiteDef[], heaps: HeapUnderTest[]): RunPlan {
+export function planOf(suites: SuiteDef[], heaps: HeapUnderTest[], bootCase = true): RunPlan {
   return {
     heaps: heaps.map((h) => h.name),
     suites: [
-      { name: BOOT_SUITE, cases: [BOOT_CASE], heaps: [KERNEL_PSEUDO_HEAP] },
-      ...suites.map((s) => ({ name: s.name, cases: [...s.cases.map((c) => c.id), `${s.name}.no-fd-leak`] })),
+      ...(bootCase ? [{ name: BOOT_SUITE, cases: [BOOT_CASE], heaps: [KERNEL_PSEUDO_HEAP] }] : []),
+      ...suites.map((s) => ({ name: s.name, cases: [...s.cases.map((c) => c.id), fdLeakCaseId(s.name)] })),
     ],
   }
 }
@@ -231,7 +243,7 @@ async function tapBootResult(root: Test, r: CaseResult): Promise<void> {
   })
 }
 
-export async function runSuites({ root, session: first, suites, heaps, settings, missingHeaps = [], recover, onResult: sink, keepBootLog }: SuiteRunInput): Promise<SuiteRunOutcome> {
+export async function runSuites({ root, session: first, suites, heaps, settings, missingHeaps = [], recover, onResult: sink, keepBootLog, bootCase = true, progress }: SuiteRunInput): Promise<SuiteRunOutcome> {
   const counts = emptyCounts()
   const propertyResults: CaseResult[] = []
   const onResult = (r: CaseResult) => {
@@ -259,7 +271,8 @@ export async function runSuites({ root, session: first, suites, heaps, settings,
     ...(bootLog.taint ? { taint: bootLog.taint } : {}),
   }
   root.comment(`target: taint at boot: ${bootLog.taint ? `${bootLog.taint.value}${bootLog.taint.flags ? ` (${bootLog.taint.described.join(', ')})` : ' (not tainted)'}` : 'unknown'}`)
-  for (const r of bootResults({ log: bootLog, heaps, target: info.target, kernel: info.hello.release, durationMs: Date.now() - bootStarted })) {
+  const bootCaseResults = bootCase ? bootResults({ log: bootLog, heaps, target: info.target, kernel: info.hello.release, durationMs: Date.now() - bootStarted }) : []
+  for (const r of bootCaseResults) {
     await tapBootResult(root, r)
     counts[r.status]++
     onResult(r)
@@ -379,6 +392,8 @@ export async function runSuites({ root, session: first, suites, heaps, settings,
         break
       }
       const perHeap = emptyCounts()
+      const suiteStarted = Date.now()
+      progress?.suiteStarted(suite.name, heap.name, suite.cases.length + 1)
       await root.test(`${suite.name} on ${heap.name}`, async (t: Test) => {
         try {
           let { opened, env, fdsBefore } = await openHeap(heap)
@@ -387,6 +402,7 @@ export async function runSuites({ root, session: first, suites, heaps, settings,
             const caseDef: CaseDef = opened.ok
               ? def
               : { ...def, skip: undefined, run: async (c) => void c.check.succeeded(`open /dev/dma_heap/${heap.name} O_RDWR`, opened) }
+            progress?.caseStarted(def.id)
             const out = await runCase({ parent: t, def: caseDef, suite: suite.name, env, kernelLog })
             const result = out.infra ? await afterBreak(out.result, out.infra) : out.result
             counts[result.status]++
@@ -406,6 +422,7 @@ export async function runSuites({ root, session: first, suites, heaps, settings,
           else throw e
         }
       })
+      progress?.suiteFinished(suite.name, heap.name, perHeap, Date.now() - suiteStarted)
     }
   }
   if (!infra && missingHeaps.length && suites.some((s) => s.name === 'properties')) {
