@@ -22,7 +22,7 @@ class RequestWorker : public Napi::AsyncWorker {
 
   void Execute() override {
     char* out = dmaheap_dispatch(line_.data(), line_.size());
-    response_.assign(out);
+    response_.assign(out ? out : DMAHEAP_OOM_REPLY);  // NULL: not even the ENOMEM reply fit
     std::free(out);
   }
 

@@ -13,6 +13,7 @@
  */
 #define _GNU_SOURCE
 #include "../core/dmaheap.h"
+#include "lines.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -27,6 +28,8 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 
+/* The longest request line; the host's longest (a file_put chunk) is well
+ * below. */
 #define LINE_MAX_BYTES (1 << 20)
 
 static int write_all(int fd, const char *p, size_t n)
@@ -42,6 +45,22 @@ static int write_all(int fd, const char *p, size_t n)
 		n -= (size_t)k;
 	}
 	return 0;
+}
+
+/* One reply line per request line (lines.h). */
+static int answer(void *ctx, const char *line, size_t len, bool too_long)
+{
+	int out = *(int *)ctx;
+	char *resp = too_long ? dmaheap_line_too_long(line, len, len) : dmaheap_dispatch(line, len);
+	int rc;
+
+	if (!resp)
+		return write_all(out, DMAHEAP_OOM_REPLY "\n", sizeof(DMAHEAP_OOM_REPLY));
+	size_t rn = strlen(resp);
+	resp[rn] = '\n'; /* over the NUL: the reply and its newline in one write */
+	rc = write_all(out, resp, rn + 1);
+	free(resp);
+	return rc;
 }
 
 /* Virtio-serial ports appear as /dev/vportNpM; their names are in sysfs. */
@@ -122,7 +141,8 @@ static void init_system(void)
 static void supervise(int port)
 {
 	for (;;) {
-		int status;
+		int status = 0;
+		bool reaped = false;
 		pid_t child = fork();
 		if (child < 0) {
 			perror("dmaheap-init: fork");
@@ -133,11 +153,15 @@ static void supervise(int port)
 		/* Reap every orphan too (PID 1's duty) until the agent itself ends. */
 		for (;;) {
 			pid_t w = waitpid(-1, &status, 0);
+			if (w == child)
+				reaped = true;
 			if (w == child || (w < 0 && errno != EINTR))
 				break;
 		}
 		char why[64], event[160];
-		if (WIFSIGNALED(status))
+		if (!reaped)
+			snprintf(why, sizeof(why), "was lost (waitpid: %s)", strerrorname_np(errno) ?: "?");
+		else if (WIFSIGNALED(status))
 			snprintf(why, sizeof(why), "killed by SIG%s", sigabbrev_np(WTERMSIG(status)) ?: "?");
 		else
 			snprintf(why, sizeof(why), "exited with status %d", WEXITSTATUS(status));
@@ -151,8 +175,8 @@ int main(int argc, char **argv)
 {
 	int in = 0, out = 1;
 	bool virtio = false;
-	static char line[LINE_MAX_BYTES];
-	size_t used = 0;
+	static char line[LINE_MAX_BYTES], chunk[64 * 1024];
+	struct line_reader lr;
 
 	static char *as_init[] = { "dmaheap-agent", "--init", "--virtio-port", "dmaheap.agent", NULL };
 	if (getpid() == 1 && argc == 1) {
@@ -190,8 +214,9 @@ int main(int argc, char **argv)
 	if (getpid() == 1)
 		supervise(out);
 
+	line_reader_init(&lr, line, sizeof(line));
 	for (;;) {
-		ssize_t k = read(in, line + used, sizeof(line) - used);
+		ssize_t k = read(in, chunk, sizeof(chunk));
 		if (k < 0) {
 			if (errno == EINTR)
 				continue;
@@ -203,32 +228,14 @@ int main(int argc, char **argv)
 			 * connected; wait for it to come back. stdin EOF ends. */
 			if (!virtio)
 				return 0;
+			/* what was left of a line belongs to the link that went */
+			line_reader_init(&lr, line, sizeof(line));
 			usleep(20000);
 			continue;
 		}
-		used += (size_t)k;
-		char *start = line, *nl;
-		while ((nl = memchr(start, '\n', used - (size_t)(start - line)))) {
-			size_t n = (size_t)(nl - start);
-			if (n) {
-				char *resp = dmaheap_dispatch(start, n);
-				size_t rn = strlen(resp);
-				resp[rn] = '\n'; /* jb buffers always have room for the NUL */
-				int rc = write_all(out, resp, rn + 1);
-				free(resp);
-				if (rc < 0) {
-					perror("dmaheap-agent: write");
-					return 1;
-				}
-			}
-			start = nl + 1;
-		}
-		used -= (size_t)(start - line);
-		memmove(line, start, used);
-		if (used == sizeof(line)) {
-			static const char msg[] = "{\"id\":null,\"ok\":false,\"error\":\"request line too long\"}\n";
-			write_all(out, msg, sizeof(msg) - 1);
-			used = 0;
+		if (line_reader_feed(&lr, chunk, (size_t)k, answer, &out)) {
+			perror("dmaheap-agent: write");
+			return 1;
 		}
 	}
 }

@@ -5,11 +5,14 @@
 #define _GNU_SOURCE
 #include "dmaheap.h"
 #include "ops.h"
+#include "reference_heap.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static pthread_mutex_t dispatch_lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -66,6 +69,77 @@ static op_fn find_op(const char *name)
 	return NULL;
 }
 
+/* The id is echoed as the host sent it, so it must be a number the host can
+ * read back exactly: a decimal integer up to 2^53, no sign, no fraction, no
+ * exponent. Returns false for anything else. */
+static bool parse_id(const char *s, size_t n, uint64_t *id)
+{
+	uint64_t v = 0;
+	if (n == 0 || n > 16 || (s[0] == '0' && n > 1))
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+		v = v * 10 + (uint64_t)(s[i] - '0');
+	}
+	if (v > (1ULL << 53))
+		return false;
+	*id = v;
+	return true;
+}
+
+/* When even the reply cannot be built, a fixed one: the host still gets
+ * exactly one line for its request. NULL only if this copy fails too. */
+static char *out_of_memory_reply(bool has_id, uint64_t id)
+{
+	char text[96];
+	if (has_id)
+		snprintf(text, sizeof(text), "{\"id\":%llu,\"ok\":false,\"errno\":\"ENOMEM\",\"errnum\":%d}",
+			 (unsigned long long)id, ENOMEM);
+	else
+		snprintf(text, sizeof(text), "{\"id\":null,\"ok\":false,\"errno\":\"ENOMEM\",\"errnum\":%d}", ENOMEM);
+	return strdup(text);
+}
+
+/* The id as the line starts, {"id":12,... (the host writes it first), for
+ * the reply to a line that is never parsed whole (malformed, or too long):
+ * it still pairs with its request. */
+static bool head_id(const char *head, size_t len, uint64_t *id)
+{
+	const char *p = head, *end = head + len, *digits;
+
+	while (p < end && (*p == ' ' || *p == '\t' || *p == '\r'))
+		p++;
+	if (end - p <= 6 || memcmp(p, "{\"id\":", 6))
+		return false;
+	p += 6;
+	while (p < end && *p == ' ')
+		p++;
+	digits = p;
+	while (p < end && *p >= '0' && *p <= '9')
+		p++;
+	return p < end && (*p == ',' || *p == ' ' || *p == '}') && parse_id(digits, (size_t)(p - digits), id);
+}
+
+/* A request refused before any op: ok false and why. */
+static char *refusal(bool has_id, uint64_t id, const char *why)
+{
+	struct jbuf out;
+	char *reply;
+
+	jb_init(&out);
+	jb_raw(&out, "{");
+	if (has_id)
+		jb_u64(&out, "id", id);
+	else
+		jb_null(&out, "id");
+	jb_bool(&out, "ok", false);
+	jb_str(&out, "error", why);
+	jb_raw(&out, "}");
+	reply = jb_take(&out);
+	return reply ? reply : out_of_memory_reply(has_id, id);
+}
+
 char *dmaheap_dispatch(const char *line, size_t len)
 {
 	struct json_object obj;
@@ -73,26 +147,26 @@ char *dmaheap_dispatch(const char *line, size_t len)
 	struct request r = { 0 };
 	const char *perr = NULL, *opname;
 	const struct json_field *id;
+	uint64_t id_value = 0;
+	bool has_id = false;
+	char *reply;
 
+	if (json_parse_flat(line, len, &obj, &perr) < 0) {
+		has_id = head_id(line, len, &id_value);
+		return refusal(has_id, id_value, perr);
+	}
 	jb_init(&out);
 	jb_raw(&out, "{");
-	if (json_parse_flat(line, len, &obj, &perr) < 0) {
-		jb_null(&out, "id");
-		jb_bool(&out, "ok", false);
-		jb_str(&out, "error", perr);
-		jb_raw(&out, "}");
-		return jb_take(&out);
-	}
 	pthread_mutex_lock(&dispatch_lock);
 	r.obj = &obj;
 	r.out = &out;
 	id = json_get(&obj, "id");
-	if (id && id->kind == JSON_NUMBER) {
-		jb_key(&out, "id");
-		jb_raw(&out, id->value);
+	has_id = id && id->kind == JSON_NUMBER && parse_id(id->value, strlen(id->value), &id_value);
+	if (has_id) {
+		jb_u64(&out, "id", id_value);
 	} else {
 		jb_null(&out, "id");
-		r.error = "field 'id': missing or not a number";
+		r.error = "field 'id': missing or not an integer from 0 to 2^53";
 	}
 	opname = get_str(&r, "op");
 	/* The op writes into its own buffer, so that a failed op answers with
@@ -106,6 +180,8 @@ char *dmaheap_dispatch(const char *line, size_t len)
 		else
 			r.error = "unknown op";
 	}
+	if (body.failed && !r.error && !r.fault_sig)
+		r.err = ENOMEM; /* the op's answer did not fit in memory */
 	if (r.error) {
 		jb_bool(&out, "ok", false);
 		jb_str(&out, "error", r.error);
@@ -133,5 +209,31 @@ char *dmaheap_dispatch(const char *line, size_t len)
 	pthread_mutex_unlock(&dispatch_lock);
 	json_object_free(&obj);
 	jb_raw(&out, "}");
-	return jb_take(&out);
+	reply = jb_take(&out);
+	return reply ? reply : out_of_memory_reply(has_id, id_value);
+}
+
+char *dmaheap_line_too_long(const char *head, size_t len, size_t max)
+{
+	uint64_t id = 0;
+	bool has_id = head_id(head, len, &id);
+	char why[96];
+
+	snprintf(why, sizeof(why), "request line too long (more than %zu bytes)", max);
+	return refusal(has_id, id, why);
+}
+
+void dmaheap_reset(void)
+{
+	pthread_mutex_lock(&dispatch_lock);
+	for (int i = 0; i < MAX_MAPS; i++)
+		if (maps[i].used)
+			map_slot_release(&maps[i]);
+	for (int i = 0; i < MAX_HEAPS; i++) {
+		if (heaps[i].used && heaps[i].fd >= 0)
+			close(heaps[i].fd);
+		heaps[i] = (struct heap_slot){ 0 };
+	}
+	reference_reset();
+	pthread_mutex_unlock(&dispatch_lock);
 }

@@ -16,7 +16,22 @@
 #define DMAHEAP_REFERENCE_HEAP "dmaheap-reference"
 
 /* Returns a malloc'd JSON object (no trailing newline). Thread-safe: calls are
- * serialised, because the tables of open heaps and mappings are shared. */
+ * serialised, because the tables of open heaps and mappings are shared.
+ * When memory runs out the reply is a short ENOMEM one; NULL only when not
+ * even that can be allocated (the caller answers with a fixed line). */
 char *dmaheap_dispatch(const char *line, size_t len);
+
+/* The one reply to a request line longer than `max` bytes, which is never
+ * parsed: `head` is its first `len` bytes, where the id is looked for so the
+ * reply still pairs with its request. Same ownership as dmaheap_dispatch. */
+char *dmaheap_line_too_long(const char *head, size_t len, size_t max);
+
+/* The reply when dispatch returned NULL. */
+#define DMAHEAP_OOM_REPLY "{\"id\":null,\"ok\":false,\"errno\":\"ENOMEM\",\"errnum\":12}"
+
+/* Releases everything the core holds: open heaps, mappings, the reference
+ * heap's buffers and pool. Buffer fds handed out stay open (they are the
+ * host's). For a fuzzer, which must start every input from a fresh core. */
+void dmaheap_reset(void);
 
 #endif

@@ -1,5 +1,6 @@
 #include "json.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,6 +61,12 @@ static const char *parse_string(const char *p, const char *end, char **out, cons
 			}
 			if (v >= 0xd800 && v <= 0xdfff) {
 				*err = "surrogate escapes are not supported";
+				return NULL;
+			}
+			/* A NUL would cut the C string short, so that the op saw
+			 * less than the host sent (a name, a path). */
+			if (v == 0) {
+				*err = "\\u0000 in a string";
 				return NULL;
 			}
 			if (v < 0x80) {
@@ -205,36 +212,51 @@ const struct json_field *json_get(const struct json_object *obj, const char *key
 	return NULL;
 }
 
-static void jb_reserve(struct jbuf *b, size_t extra)
+static bool jb_reserve(struct jbuf *b, size_t extra)
 {
-	if (b->len + extra + 1 <= b->cap)
-		return;
-	while (b->len + extra + 1 > b->cap)
-		b->cap = b->cap ? b->cap * 2 : 256;
-	b->data = realloc(b->data, b->cap);
-	if (!b->data)
-		abort(); /* the agent cannot answer without memory; dying is honest */
+	size_t cap = b->cap;
+	char *data;
+
+	if (b->failed)
+		return false;
+	if (b->len + extra + 1 <= cap)
+		return true;
+	if (extra > SIZE_MAX / 2 - b->len - 1)
+		goto fail;
+	while (b->len + extra + 1 > cap)
+		cap = cap ? cap * 2 : 256;
+	data = realloc(b->data, cap);
+	if (!data)
+		goto fail;
+	b->data = data;
+	b->cap = cap;
+	return true;
+fail:
+	b->failed = true;
+	return false;
 }
 
 void jb_init(struct jbuf *b)
 {
 	memset(b, 0, sizeof(*b));
-	jb_reserve(b, 0);
-	b->data[0] = '\0';
 	b->first = true;
+	if (jb_reserve(b, 0))
+		b->data[0] = '\0';
 }
 
 void jb_raw(struct jbuf *b, const char *s)
 {
 	size_t n = strlen(s);
-	jb_reserve(b, n);
+	if (!jb_reserve(b, n))
+		return;
 	memcpy(b->data + b->len, s, n + 1);
 	b->len += n;
 }
 
 void jb_str_value(struct jbuf *b, const char *s, size_t n)
 {
-	jb_reserve(b, n * 6 + 2);
+	if (n > SIZE_MAX / 6 - 2 || !jb_reserve(b, n * 6 + 2))
+		return;
 	b->data[b->len++] = '"';
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
@@ -250,7 +272,11 @@ void jb_str_value(struct jbuf *b, const char *s, size_t n)
 		} else if (c < 0x20 || c == 0x7f || c >= 0x80) {
 			/* Non-ASCII bytes from the target (fdinfo names, logs) are
 			 * escaped byte by byte so the line is always valid JSON. */
-			b->len += (size_t)sprintf(b->data + b->len, "\\u%04x", c);
+			static const char hex[] = "0123456789abcdef";
+			memcpy(b->data + b->len, "\\u00", 4);
+			b->data[b->len + 4] = hex[c >> 4];
+			b->data[b->len + 5] = hex[c & 15];
+			b->len += 6;
 		} else {
 			b->data[b->len++] = (char)c;
 		}
@@ -312,9 +338,14 @@ void jb_null(struct jbuf *b, const char *key)
 	jb_raw(b, "null");
 }
 
+/* The finished text, the caller's to free; NULL when a write failed. */
 char *jb_take(struct jbuf *b)
 {
 	char *d = b->data;
+	if (b->failed) {
+		free(d);
+		d = NULL;
+	}
 	b->data = NULL;
 	b->len = b->cap = 0;
 	return d;

@@ -30,12 +30,18 @@ int json_parse_flat(const char *text, size_t len, struct json_object *out, const
 void json_object_free(struct json_object *obj);
 const struct json_field *json_get(const struct json_object *obj, const char *key);
 
+/* A response under construction. When memory runs out the buffer keeps what
+ * it had and drops every later write (failed is set): the caller answers
+ * ENOMEM instead of a truncated object, and the agent lives on. */
 struct jbuf {
 	char *data;
 	size_t len, cap;
-	bool first; /* no comma before the next member */
+	bool first;  /* no comma before the next member */
+	bool failed; /* a write did not fit in memory */
 };
 
+/* jb_init leaves failed set (and data NULL) when even the first block
+ * cannot be had. */
 void jb_init(struct jbuf *b);
 void jb_raw(struct jbuf *b, const char *s);
 void jb_str_value(struct jbuf *b, const char *s, size_t n);

@@ -17,6 +17,7 @@
 #include "buffer.h"
 #include "fault_guard.h"
 #include "ops.h"
+#include "start_gate.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -150,6 +151,7 @@ static int bench_fault(struct request *r, const struct heap_slot *h, uint64_t le
 {
 	struct alloc_args a = { .len = len, .fd_flags = O_RDWR | O_CLOEXEC, .struct_size = 24 };
 	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	uint64_t pages = len / page + (len % page != 0); /* pushed only after a mapping of len >= 1 */
 	for (uint64_t start = now_ns(); keep_going(start, budget, s->n);) {
 		struct alloc_out o;
 		struct fault_report f;
@@ -166,7 +168,7 @@ static int bench_fault(struct request *r, const struct heap_slot *h, uint64_t le
 		if (fault_guard_run((void *)m, (size_t)len, touch_pages, &j, &f))
 			fault_fail(r, &f, NULL);
 		else
-			push(s, j.ns / (len / page));
+			push(s, j.ns / pages);
 		munmap((void *)m, (size_t)len);
 		buf_close(o.fd);
 		if (r->fault_sig)
@@ -206,7 +208,7 @@ static int bench_sync(struct request *r, const struct heap_slot *h, uint64_t len
 struct thread_bench {
 	const struct heap_slot *heap;
 	uint64_t len, budget;
-	pthread_barrier_t *start;
+	struct start_gate *start;
 	struct samples s;
 	int err;
 };
@@ -214,8 +216,8 @@ struct thread_bench {
 static void *thread_bench_body(void *p)
 {
 	struct thread_bench *t = p;
-	pthread_barrier_wait(t->start);
-	t->err = bench_alloc(t->heap, t->len, t->budget, &t->s);
+	if (start_gate_wait(t->start))
+		t->err = bench_alloc(t->heap, t->len, t->budget, &t->s);
 	return NULL;
 }
 
@@ -225,32 +227,48 @@ static int bench_threads(struct request *r, const struct heap_slot *h, uint64_t 
 {
 	struct thread_bench *tb = calloc(n, sizeof(*tb));
 	pthread_t *tid = calloc(n, sizeof(*tid));
-	pthread_barrier_t start;
+	struct start_gate start;
 	int err = 0;
 	unsigned started = 0;
+	uint64_t t0 = 0, wall;
 
-	pthread_barrier_init(&start, NULL, n + 1);
+	if (!tb || !tid) {
+		err = ENOMEM;
+		goto out;
+	}
+	start_gate_init(&start);
 	for (; started < n; started++) {
 		tb[started] = (struct thread_bench){ .heap = h, .len = len, .budget = budget, .start = &start };
 		tb[started].s.cap = MAX_SAMPLES / n;
 		tb[started].s.v = malloc(tb[started].s.cap * sizeof(uint64_t));
-		if (pthread_create(&tid[started], NULL, thread_bench_body, &tb[started]))
-			abort(); /* the barrier counts on n threads */
+		if (!tb[started].s.v) {
+			err = ENOMEM;
+			break;
+		}
+		err = pthread_create(&tid[started], NULL, thread_bench_body, &tb[started]);
+		if (err) { /* EAGAIN under RLIMIT_NPROC: the bench's answer */
+			free(tb[started].s.v);
+			tb[started].s.v = NULL;
+			break;
+		}
 	}
-	uint64_t t0 = now_ns();
-	pthread_barrier_wait(&start);
-	for (unsigned i = 0; i < n; i++)
+	/* Either every thread runs or, when one could not start, none does. */
+	t0 = now_ns();
+	start_gate_open(&start, !err);
+	for (unsigned i = 0; i < started; i++)
 		pthread_join(tid[i], NULL);
-	uint64_t wall = now_ns() - t0;
-	for (unsigned i = 0; i < n; i++) {
+	wall = now_ns() - t0;
+	start_gate_destroy(&start);
+	for (unsigned i = 0; i < started; i++) {
 		if (tb[i].err && !err)
 			err = tb[i].err;
 		for (size_t k = 0; k < tb[i].s.n; k++)
 			push(all, tb[i].s.v[k]);
 		free(tb[i].s.v);
 	}
-	jb_u64(r->out, "calls_per_s", wall ? (uint64_t)((double)all->n * 1e9 / (double)wall) : 0);
-	pthread_barrier_destroy(&start);
+	if (!err)
+		jb_u64(r->out, "calls_per_s", wall ? (uint64_t)((double)all->n * 1e9 / (double)wall) : 0);
+out:
 	free(tb);
 	free(tid);
 	return err;
@@ -268,6 +286,10 @@ static void bench_fill(struct request *r, uint64_t len, uint64_t budget)
 
 	if (a == MAP_FAILED || b == MAP_FAILED) {
 		r->err = ENOMEM;
+		if (a != MAP_FAILED)
+			munmap(a, (size_t)len);
+		if (b != MAP_FAILED)
+			munmap(b, (size_t)len);
 		return;
 	}
 	for (int which = 0; which < 4; which++) {
@@ -287,8 +309,9 @@ static void bench_fill(struct request *r, uint64_t len, uint64_t budget)
 		} while (t < budget);
 		char key[32];
 		snprintf(key, sizeof(key), "%s_bytes_per_s", names[which]);
-		jb_u64(r->out, key, (uint64_t)((double)bytes * 1e9 / (double)t));
+		jb_u64(r->out, key, t ? (uint64_t)((double)bytes * 1e9 / (double)t) : 0);
 	}
+	(void)sink; /* only there so the compiler keeps the loops */
 	munmap(a, (size_t)len);
 	munmap(b, (size_t)len);
 }
@@ -297,14 +320,20 @@ void op_bench(struct request *r)
 {
 	const char *kind = get_str(r, "kind");
 	uint64_t len = get_u64_opt(r, "len", 4096);
-	uint64_t budget = get_u64_opt(r, "budget_ms", 300) * 1000000ULL;
+	uint64_t budget_ms = get_u64_opt(r, "budget_ms", 300);
 	uint64_t threads = get_u64_opt(r, "threads", 1);
 	struct samples s = { .cap = MAX_SAMPLES };
 	const struct heap_slot *h = NULL;
+	uint64_t budget;
 	int err = 0;
 
 	if (r->error)
 		return;
+	if (budget_ms > 3600000) {
+		bad_field(r, "budget_ms", "must be at most 3600000 (an hour)");
+		return;
+	}
+	budget = budget_ms * 1000000ULL;
 	if (!strcmp(kind, "fill")) {
 		bench_fill(r, len, budget);
 		return;
@@ -317,6 +346,10 @@ void op_bench(struct request *r)
 		return;
 	}
 	s.v = malloc(s.cap * sizeof(uint64_t));
+	if (!s.v) {
+		r->err = ENOMEM;
+		return;
+	}
 	if (!strcmp(kind, "alloc"))
 		err = bench_alloc(h, len, budget, &s);
 	else if (!strcmp(kind, "alloc_bare"))

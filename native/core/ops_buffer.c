@@ -45,31 +45,50 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* Every heap node, sorted; no /dev/dma_heap is an empty list. */
 void op_list_heaps(struct request *r)
 {
 	DIR *d = opendir("/dev/dma_heap");
-	char *names[256];
-	int n = 0;
+	char **names = NULL;
+	size_t n = 0, cap = 0;
 	struct dirent *e;
 
-	jb_key(r->out, "heaps");
-	jb_raw(r->out, "[");
-	if (d) {
-		while ((e = readdir(d)) && n < 256) {
-			if (e->d_name[0] == '.')
-				continue;
-			names[n++] = strdup(e->d_name);
+	while (d && (e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		if (n == cap) {
+			size_t more = cap ? cap * 2 : 16;
+			char **grown = realloc(names, more * sizeof(*names));
+			if (!grown) {
+				r->err = ENOMEM;
+				break;
+			}
+			names = grown;
+			cap = more;
 		}
+		if (!(names[n] = strdup(e->d_name))) {
+			r->err = ENOMEM;
+			break;
+		}
+		n++;
+	}
+	if (d)
 		closedir(d);
+	if (!r->err) {
+		if (n) /* qsort must not be given NULL, even for nothing */
+			qsort(names, n, sizeof(names[0]), cmp_str);
+		jb_key(r->out, "heaps");
+		jb_raw(r->out, "[");
+		for (size_t i = 0; i < n; i++) {
+			if (i)
+				jb_raw(r->out, ",");
+			jb_str_value(r->out, names[i], strlen(names[i]));
+		}
+		jb_raw(r->out, "]");
 	}
-	qsort(names, (size_t)n, sizeof(names[0]), cmp_str);
-	for (int i = 0; i < n; i++) {
-		if (i)
-			jb_raw(r->out, ",");
-		jb_str_value(r->out, names[i], strlen(names[i]));
+	for (size_t i = 0; i < n; i++)
 		free(names[i]);
-	}
-	jb_raw(r->out, "]");
+	free(names);
 }
 
 void op_heap_open(struct request *r)
@@ -97,15 +116,20 @@ void op_heap_open(struct request *r)
 	if (!reference) {
 		char path[300];
 		snprintf(path, sizeof(path), "/dev/dma_heap/%s", name);
-		fd = open(path, (int)flags);
+		fd = open(path, (int)flags, 0); /* a mode, in case the flags hold O_CREAT */
 		if (fd < 0) {
 			r->err = errno;
 			return;
 		}
 	}
-	heaps[slot] = (struct heap_slot){ .used = true, .reference = reference, .faults = faults, .fd = fd };
 	jb_u64(r->out, "heap", (uint64_t)slot + 1);
 	jb_i64(r->out, "fd", fd);
+	if (r->out->failed) { /* no answer to carry the handle: take nothing */
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	heaps[slot] = (struct heap_slot){ .used = true, .reference = reference, .faults = faults, .fd = fd };
 }
 
 void op_heap_close(struct request *r)
@@ -161,6 +185,8 @@ void op_alloc(struct request *r)
 		jb_str(r->out, "backing", o.backing);
 	if (o.trailing_intact >= 0)
 		jb_bool(r->out, "trailing_intact", o.trailing_intact);
+	if (r->out->failed)
+		buf_close(o.fd); /* the answer cannot carry the fd: nobody else would close it */
 }
 
 void op_buf_size(struct request *r)
@@ -218,8 +244,7 @@ void op_fdinfo(struct request *r)
 	model_fdinfo(b, model, sizeof(model));
 	jb_raw(&tmp, real);
 	jb_raw(&tmp, model);
-	jb_strn(r->out, "text", tmp.data, tmp.len);
-	free(tmp.data);
+	answer_text(r, "text", &tmp);
 }
 
 void op_fd_flags(struct request *r)
@@ -298,20 +323,18 @@ void op_mmap(struct request *r)
 		return;
 	}
 	maps[slot] = (struct map_slot){ .used = true, .model = b != NULL, .addr = p, .len = (size_t)len,
-					.guard = reserve + span };
+					.reserve = reserve, .reserve_len = span + page };
 	jb_u64(r->out, "map", (uint64_t)slot + 1);
+	if (r->out->failed)
+		map_slot_release(&maps[slot]);
 }
 
 void op_munmap(struct request *r)
 {
 	struct map_slot *m = get_map(r);
-	size_t page = (size_t)sysconf(_SC_PAGESIZE);
 	if (!m)
 		return;
-	if (munmap(m->addr, m->len) < 0)
-		r->err = errno;
-	munmap(m->guard, page);
-	m->used = false;
+	r->err = map_slot_release(m);
 }
 
 void op_mremap(struct request *r)
@@ -445,15 +468,21 @@ void op_set_name(struct request *r)
 		r->err = errno;
 }
 
-/* Any ioctl number with a zeroed argument buffer: unknown commands. */
+/* Any ioctl number with a zeroed argument buffer: unknown commands. The
+ * buffer is as large as any size an ioctl number can encode (_IOC_SIZE is
+ * 14 bits), so a driver that copies that much back stays inside it. */
 void op_ioctl_raw(struct request *r)
 {
 	int fd = get_fd(r, "fd");
 	uint64_t cmd = get_u64(r, "cmd");
-	uint8_t arg[256];
+	static uint8_t arg[1 << 14]; /* used under the dispatch lock */
 	int ret;
 	if (r->error)
 		return;
+	if (cmd > UINT32_MAX) {
+		bad_field(r, "cmd", "must fit in 32 bits");
+		return;
+	}
 	memset(arg, 0, sizeof(arg));
 	ret = ioctl(fd, (unsigned long)cmd, arg);
 	if (ret < 0)
@@ -474,6 +503,8 @@ void op_export_sync_file(struct request *r)
 		return;
 	}
 	jb_i64(r->out, "sync_fd", e.fd);
+	if (r->out->failed)
+		close(e.fd);
 }
 
 void op_import_sync_file(struct request *r)
@@ -511,6 +542,12 @@ void op_probe(struct request *r)
 
 	if (!m || r->error)
 		return;
+	/* alarm(0) would mean no alarm at all: a touch that never resolves
+	 * would then hang the agent. */
+	if (timeout_s < 1 || timeout_s > 3600) {
+		bad_field(r, "timeout_s", "must be 1..3600");
+		return;
+	}
 	pid = fork_reporting(r, pipefd);
 	if (pid < 0)
 		return;
@@ -527,10 +564,13 @@ void op_probe(struct request *r)
 			_exit(2);
 		_exit(0);
 	}
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
+	int werr = wait_child(pid, &status);
 	bool got = read(pipefd[0], &value, 1) == 1;
 	close(pipefd[0]);
+	if (werr) {
+		r->err = werr;
+		return;
+	}
 	if (WIFSIGNALED(status)) {
 		jb_str(r->out, "signal", signal_name(WTERMSIG(status)));
 		jb_i64(r->out, "signum", WTERMSIG(status));
@@ -592,6 +632,8 @@ void kmsg_read_messages(int fd, struct jbuf *text, const char *match)
 				continue;
 			break; /* EAGAIN: nothing more */
 		}
+		if (n == 0)
+			break; /* not /dev/kmsg after all (the host closed it and the number was reused) */
 		rec[n] = '\0';
 		char *msg = strchr(rec, ';');
 		if (!msg)
@@ -629,7 +671,7 @@ void op_kmsg_drain(struct request *r)
 	jb_init(&text);
 	r->err = drain_kmsg(&text);
 	if (!r->err)
-		jb_strn(r->out, "text", text.data, text.len);
+		answer_text(r, "text", &text);
 	free(text.data);
 }
 
@@ -656,7 +698,7 @@ void op_log_mark(struct request *r)
 	jb_init(&drained);
 	r->err = drain_kmsg(&drained);
 	if (!r->err)
-		jb_strn(r->out, "text", drained.data, drained.len);
+		answer_text(r, "text", &drained);
 	free(drained.data);
 	fd = open("/proc/sys/kernel/tainted", O_RDONLY | O_CLOEXEC);
 	if (fd >= 0) {

@@ -149,12 +149,32 @@ static void drain(struct capture *c)
 	c->len += (size_t)k;
 }
 
+/* Waits for the child until the deadline, then kills it; true if it had to. */
+static bool reap_by(int pid, uint64_t deadline, int *status)
+{
+	for (;;) {
+		pid_t w = waitpid(pid, status, WNOHANG);
+		if (w == pid)
+			return false;
+		if (w < 0 && errno != EINTR) {
+			*status = 0;
+			return false;
+		}
+		if (now_ns() >= deadline) {
+			kill(pid, SIGKILL);
+			wait_child(pid, status);
+			return true;
+		}
+		usleep(10000);
+	}
+}
+
 void op_exec(struct request *r)
 {
 	const char *name = get_str(r, "name");
 	uint64_t timeout_s = get_u64_opt(r, "timeout_s", 120);
 	char path[160];
-	int out[2], err[2], status = 0, pid;
+	int out[2] = { -1, -1 }, err[2] = { -1, -1 }, status = 0, pid;
 	struct capture cap[2] = { { -1, NULL, 0, false }, { -1, NULL, 0, false } };
 	bool timed_out = false;
 	uint64_t start = now_ns(), deadline;
@@ -162,22 +182,34 @@ void op_exec(struct request *r)
 		return;
 	if (!plain_name(name) || !put_dir[0])
 		return bad_field(r, "name", "a file put with file_put first");
+	if (timeout_s < 1 || timeout_s > 86400)
+		return bad_field(r, "timeout_s", "must be 1..86400");
 	snprintf(path, sizeof(path), "%s/%s", put_dir, name);
+	/* Everything the parent needs is had before the fork, so no failure
+	 * after it leaves a child running unwatched. */
+	cap[0].buf = malloc(EXEC_OUTPUT_MAX);
+	cap[1].buf = malloc(EXEC_OUTPUT_MAX);
+	if (!cap[0].buf || !cap[1].buf) {
+		r->err = ENOMEM;
+		goto out;
+	}
 	if (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0) {
 		r->err = errno;
-		return;
+		goto out;
 	}
 	pid = fork();
 	if (pid < 0) {
 		r->err = errno;
-		close(out[0]), close(out[1]), close(err[0]), close(err[1]);
-		return;
+		goto out;
 	}
 	if (pid == 0) {
 		/* The program's own stdin is empty; it runs in the private folder. */
 		int devnull = open("/dev/null", O_RDONLY);
-		if (devnull >= 0)
+		if (devnull >= 0) {
 			dup2(devnull, 0);
+			if (devnull > 2)
+				close(devnull); /* the program gets 0, 1, 2 and nothing else of ours */
+		}
 		dup2(out[1], 1);
 		dup2(err[1], 2);
 		if (chdir(put_dir) < 0)
@@ -187,19 +219,16 @@ void op_exec(struct request *r)
 	}
 	close(out[1]);
 	close(err[1]);
+	out[1] = err[1] = -1;
 	cap[0].fd = out[0];
 	cap[1].fd = err[0];
-	cap[0].buf = malloc(EXEC_OUTPUT_MAX);
-	cap[1].buf = malloc(EXEC_OUTPUT_MAX);
+	out[0] = err[0] = -1; /* closed by drain() at EOF, or below */
 	deadline = start + timeout_s * 1000000000ull;
 	while (cap[0].fd >= 0 || cap[1].fd >= 0) {
 		struct pollfd p[2] = { { cap[0].fd, POLLIN, 0 }, { cap[1].fd, POLLIN, 0 } };
 		uint64_t now = now_ns();
-		if (now >= deadline) {
-			timed_out = true;
-			kill(pid, SIGKILL);
+		if (now >= deadline)
 			break;
-		}
 		int n = poll(p, 2, (int)((deadline - now) / 1000000 + 1));
 		if (n < 0 && errno != EINTR)
 			break;
@@ -210,10 +239,11 @@ void op_exec(struct request *r)
 	for (int i = 0; i < 2; i++)
 		if (cap[i].fd >= 0)
 			close(cap[i].fd);
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	jb_strn(r->out, "stdout", cap[0].buf ? cap[0].buf : "", cap[0].len);
-	jb_strn(r->out, "stderr", cap[1].buf ? cap[1].buf : "", cap[1].len);
+	/* A program may close its output and go on running: the deadline
+	 * holds until it has exited, not until its pipes closed. */
+	timed_out = reap_by(pid, deadline, &status);
+	jb_strn(r->out, "stdout", cap[0].buf, cap[0].len);
+	jb_strn(r->out, "stderr", cap[1].buf, cap[1].len);
 	jb_bool(r->out, "truncated", cap[0].truncated || cap[1].truncated);
 	jb_bool(r->out, "timed_out", timed_out);
 	if (WIFEXITED(status))
@@ -223,6 +253,13 @@ void op_exec(struct request *r)
 	if (WIFSIGNALED(status))
 		jb_str(r->out, "signal", strsignal(WTERMSIG(status)));
 	jb_u64(r->out, "ms", (now_ns() - start) / 1000000);
+out:
+	for (int i = 0; i < 2; i++) {
+		if (out[i] >= 0)
+			close(out[i]);
+		if (err[i] >= 0)
+			close(err[i]);
+	}
 	free(cap[0].buf);
 	free(cap[1].buf);
 }

@@ -2,6 +2,7 @@
  * the page frame numbers behind a mapping (from /proc/self/pagemap) and the
  * boot-time kernel log lines that place CMA areas. */
 #define _GNU_SOURCE
+#include "buffer.h"
 #include "ops.h"
 
 #include <errno.h>
@@ -44,13 +45,11 @@ static void runs_add(struct pfn_runs *r, uint64_t pfn, uint64_t count)
 	r->len = count;
 }
 
-/* Answers the runs under `key` and frees them. */
-static void runs_answer(struct pfn_runs *r, struct jbuf *out, const char *key)
+/* Answers the runs under `key` (ENOMEM if they ran out of memory) and frees them. */
+static void runs_answer(struct pfn_runs *runs, struct request *r, const char *key)
 {
-	runs_flush(r);
-	jb_strn(out, key, r->text.data ? r->text.data : "", r->text.len);
-	free(r->text.data);
-	r->text = (struct jbuf){ 0 };
+	runs_flush(runs);
+	answer_text(r, key, &runs->text);
 }
 
 #define PM_PRESENT (1ULL << 63)
@@ -126,8 +125,12 @@ void op_pagemap(struct request *r)
 		have -= whole;
 	}
 	close(pipefd[0]);
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
+	int werr = wait_child(pid, &status);
+	if (werr) {
+		r->err = werr;
+		free(runs.text.data);
+		return;
+	}
 	if (WIFSIGNALED(status)) {
 		char sig[32];
 		snprintf(sig, sizeof(sig), "SIG%s", sigabbrev_np(WTERMSIG(status)) ?: "?");
@@ -141,7 +144,7 @@ void op_pagemap(struct request *r)
 	jb_u64(r->out, "present", present);
 	/* Without CAP_SYS_ADMIN the kernel reports present pages with PFN 0. */
 	jb_bool(r->out, "pfns_hidden", present > 0 && nonzero == 0);
-	runs_answer(&runs, r->out, "runs");
+	runs_answer(&runs, r, "runs");
 }
 
 #define TRACING "/sys/kernel/tracing"
@@ -235,6 +238,8 @@ void op_alloc_traced(struct request *r)
 		jb_i64(r->out, "fd", o.fd);
 		jb_str(r->out, "source", "unavailable");
 		jb_str(r->out, "trace_errno", strerrorname_np(err) ?: "E?");
+		if (r->out->failed)
+			buf_close(o.fd);
 		return;
 	}
 	r->err = heap_alloc(h, &a, &o);
@@ -271,9 +276,11 @@ void op_alloc_traced(struct request *r)
 	jb_bool(r->out, "lost", lost);
 	jb_str(r->out, "source", cma.count ? "cma" : pages.count ? "page allocator" : "none");
 	jb_u64(r->out, "traced_pages", cma.count ? cma.count : pages.count);
-	runs_answer(cma.count ? &cma : &pages, r->out, "runs");
+	runs_answer(cma.count ? &cma : &pages, r, "runs");
 	free(cma.text.data);
 	free(pages.text.data);
+	if (r->err || r->out->failed)
+		buf_close(o.fd); /* the answer cannot carry the fd: nobody else would close it */
 }
 
 /* The whole kernel log still in the ring buffer (a fresh /dev/kmsg reader
@@ -294,6 +301,5 @@ void op_klog(struct request *r)
 	jb_init(&text);
 	kmsg_read_messages(fd, &text, match);
 	close(fd);
-	jb_strn(r->out, "text", text.data ? text.data : "", text.len);
-	free(text.data);
+	answer_text(r, "text", &text);
 }

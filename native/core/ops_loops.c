@@ -4,6 +4,7 @@
 #include "buffer.h"
 #include "fault_guard.h"
 #include "ops.h"
+#include "start_gate.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -51,7 +52,7 @@ void op_alloc_repeat(struct request *r)
 struct thread_job {
 	const struct heap_slot *heap;
 	struct alloc_args args;
-	pthread_barrier_t *start;
+	struct start_gate *start;
 	int err;
 	const char *step;
 	struct fault_report fault; /* .sig set: the write faulted */
@@ -67,7 +68,8 @@ static void *thread_body(void *p)
 	size_t len = (size_t)((j->args.len + page - 1) / page * page);
 	void *m;
 
-	pthread_barrier_wait(j->start);
+	if (!start_gate_wait(j->start))
+		return NULL;
 	j->step = "alloc";
 	j->err = heap_alloc(j->heap, &j->args, &o);
 	if (j->err)
@@ -116,23 +118,31 @@ void op_alloc_threads(struct request *r)
 	}
 	struct thread_job *jobs = calloc(n, sizeof(*jobs));
 	pthread_t *tids = calloc(n, sizeof(*tids));
-	pthread_barrier_t start;
+	struct start_gate start;
 	uint64_t started = 0;
-	pthread_barrier_init(&start, NULL, (unsigned)n);
+	int create_err = 0;
+	if (!jobs || !tids) {
+		r->err = ENOMEM;
+		goto out;
+	}
+	start_gate_init(&start);
 	t0 = now_ns();
 	for (; started < n; started++) {
 		jobs[started] = (struct thread_job){ .heap = h, .args = a, .start = &start };
-		if (pthread_create(&tids[started], NULL, thread_body, &jobs[started]))
+		create_err = pthread_create(&tids[started], NULL, thread_body, &jobs[started]);
+		if (create_err)
 			break;
 	}
-	if (started < n) {
-		/* The barrier waits for n threads: cannot release them. */
-		r->err = EAGAIN;
-		abort(); /* unreachable in practice; a hung barrier must not pass silently */
-	}
+	/* A thread that cannot start is the answer (EAGAIN under RLIMIT_NPROC):
+	 * those already started are let go without doing anything. */
+	start_gate_open(&start, !create_err);
 	for (uint64_t i = 0; i < started; i++)
 		pthread_join(tids[i], NULL);
-	pthread_barrier_destroy(&start);
+	start_gate_destroy(&start);
+	if (create_err) {
+		r->err = create_err;
+		goto out;
+	}
 	for (uint64_t i = 0; i < n; i++) {
 		if (jobs[i].fault.sig && !r->fault_sig) {
 			char who[64];
@@ -184,6 +194,10 @@ void op_exhaust(struct request *r)
 		bad_field(r, "chunk", "must be > 0");
 		return;
 	}
+	if (limit_s > 86400) {
+		bad_field(r, "time_limit_s", "must be at most 86400");
+		return;
+	}
 	pid = fork_reporting(r, pipefd);
 	if (pid < 0)
 		return;
@@ -198,7 +212,7 @@ void op_exhaust(struct request *r)
 		}
 		for (;;) {
 			struct alloc_out o;
-			if (p.total + chunk > budget) {
+			if (chunk > budget - p.total) { /* p.total + chunk > budget, without the wrap */
 				p.stop = -1;
 				break;
 			}
@@ -224,8 +238,11 @@ void op_exhaust(struct request *r)
 	while (read(pipefd[0], &rec, sizeof(rec)) == (ssize_t)sizeof(rec))
 		p = rec;
 	close(pipefd[0]);
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
+	int werr = wait_child(pid, &status);
+	if (werr) {
+		r->err = werr;
+		return;
+	}
 	uint64_t total = p.total;
 	int32_t stop = p.stop;
 	bool stopped = p.final;

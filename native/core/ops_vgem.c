@@ -55,6 +55,8 @@ void op_vgem_open(struct request *r)
 		if (ioctl(fd, DRM_IOCTL_VERSION_, &v) == 0 && v.name_len == 4 && !memcmp(name, "vgem", 4)) {
 			jb_i64(r->out, "fd", fd);
 			jb_str(r->out, "path", path);
+			if (r->out->failed)
+				close(fd);
 			return;
 		}
 		close(fd);

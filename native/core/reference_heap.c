@@ -379,6 +379,19 @@ void reference_model_forget(int fd)
 	pthread_mutex_unlock(&model_lock);
 }
 
+void reference_reset(void)
+{
+	pthread_mutex_lock(&model_lock);
+	memset(bufs, 0, sizeof(bufs));
+	__atomic_store_n(&live_model_bufs, 0, __ATOMIC_RELAXED);
+	for (int i = 0; i < MAX_POOL; i++) {
+		if (pool[i].used)
+			close(pool[i].fd);
+		pool[i] = (struct pool_entry){ 0 };
+	}
+	pthread_mutex_unlock(&model_lock);
+}
+
 unsigned model_faults(const struct model_buf *b)
 {
 	return b->faults;

@@ -67,6 +67,10 @@ uint64_t model_size(const struct model_buf *b);
  * nozero fault returns its memory to the dirty pool). */
 void reference_model_forget(int fd);
 
+/* Forgets every model buffer (their fds stay open: they are the host's) and
+ * closes the nozero pool's memfds. */
+void reference_reset(void);
+
 /* The dma-buf behaviour of a model buffer; each returns 0 or an errno. */
 int model_sync(struct model_buf *b, uint64_t flags);
 int model_set_name(struct model_buf *b, const char *name);

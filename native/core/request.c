@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -21,9 +23,6 @@ uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
-
-
-
 static char error_text[256];
 
 void bad_field(struct request *r, const char *key, const char *why)
@@ -34,10 +33,40 @@ void bad_field(struct request *r, const char *key, const char *why)
 	r->error = error_text;
 }
 
+/* Decimal digits, or 0x and hex digits in a string: nothing else (no sign,
+ * no spaces, no octal, which strtoull would each take), and no overflow. */
+static bool parse_u64_text(const char *s, bool hex_ok, uint64_t *out)
+{
+	unsigned base = 10;
+	uint64_t v = 0;
+
+	if (hex_ok && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+		base = 16;
+		s += 2;
+	}
+	if (!*s)
+		return false;
+	for (; *s; s++) {
+		unsigned d;
+		if (*s >= '0' && *s <= '9')
+			d = (unsigned)(*s - '0');
+		else if (base == 16 && *s >= 'a' && *s <= 'f')
+			d = (unsigned)(*s - 'a' + 10);
+		else if (base == 16 && *s >= 'A' && *s <= 'F')
+			d = (unsigned)(*s - 'A' + 10);
+		else
+			return false;
+		if (v > (UINT64_MAX - d) / base)
+			return false;
+		v = v * base + d;
+	}
+	*out = v;
+	return true;
+}
+
 uint64_t get_u64_opt(struct request *r, const char *key, uint64_t dflt)
 {
 	const struct json_field *f = json_get(r->obj, key);
-	char *end;
 	uint64_t v;
 
 	if (!f || f->kind == JSON_NULL)
@@ -46,14 +75,8 @@ uint64_t get_u64_opt(struct request *r, const char *key, uint64_t dflt)
 		bad_field(r, key, "expected an unsigned integer");
 		return 0;
 	}
-	if (f->value[0] == '-' || f->value[0] == '\0') {
-		bad_field(r, key, "expected an unsigned integer");
-		return 0;
-	}
-	errno = 0;
-	v = strtoull(f->value, &end, 0);
-	if (errno || *end) {
-		bad_field(r, key, "expected an unsigned integer (decimal, or 0x hex in a string)");
+	if (!parse_u64_text(f->value, f->kind == JSON_STRING, &v)) {
+		bad_field(r, key, "expected an unsigned 64-bit integer (decimal, or 0x hex in a string)");
 		return 0;
 	}
 	return v;
@@ -82,8 +105,11 @@ int64_t get_i64(struct request *r, const char *key)
 	}
 	errno = 0;
 	v = strtoll(f->value, &end, 10);
-	if (errno || *end)
-		bad_field(r, key, "expected an integer");
+	/* strtoll would also take leading spaces and a '+' */
+	if (errno || *end || !(f->value[0] == '-' || (f->value[0] >= '0' && f->value[0] <= '9'))) {
+		bad_field(r, key, "expected a 64-bit integer");
+		return 0;
+	}
 	return v;
 }
 
@@ -245,6 +271,36 @@ int read_text_file(const char *path, struct jbuf *out, const char *key)
 	return err;
 }
 
+
+int map_slot_release(struct map_slot *m)
+{
+	int err = munmap(m->addr, m->len) < 0 ? errno : 0;
+	munmap(m->reserve, m->reserve_len);
+	*m = (struct map_slot){ 0 };
+	return err;
+}
+
+void answer_text(struct request *r, const char *key, struct jbuf *text)
+{
+	if (text->failed)
+		r->err = ENOMEM;
+	else
+		jb_strn(r->out, key, text->data ? text->data : "", text->len);
+	free(text->data);
+	*text = (struct jbuf){ 0 };
+}
+
+int wait_child(int pid, int *status)
+{
+	*status = 0;
+	while (waitpid(pid, status, 0) < 0) {
+		if (errno != EINTR) {
+			*status = 0;
+			return errno;
+		}
+	}
+	return 0;
+}
 
 int free_heap_slot(struct request *r)
 {

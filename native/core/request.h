@@ -27,7 +27,11 @@ struct map_slot {
 	bool model;      /* a reference model buffer's mapping */
 	uint8_t *addr;
 	size_t len;
-	uint8_t *guard;  /* the PROT_NONE page right after the mapping */
+	/* The address range reserved for it: the mapping, then a PROT_NONE
+	 * guard page. Unmapped whole on munmap, so a mapping that mremap
+	 * shrank or moved leaves nothing of its reservation behind. */
+	uint8_t *reserve;
+	size_t reserve_len;
 };
 
 extern struct heap_slot heaps[MAX_HEAPS];
@@ -60,6 +64,9 @@ struct map_slot *get_map(struct request *r);
 bool get_range(struct request *r, const struct map_slot *m, uint64_t *off, uint64_t *len);
 bool get_pattern(struct request *r, struct pattern *p);
 
+/* Unmaps a mapping and its reservation and frees the slot; 0 or errno. */
+int map_slot_release(struct map_slot *m);
+
 /* A free slot in heaps[] or maps[]; -1 (with a bad-request error) when full. */
 int free_heap_slot(struct request *r);
 int free_map_slot(struct request *r);
@@ -68,6 +75,14 @@ int free_map_slot(struct request *r);
  * with pipefd[0] open in the parent and pipefd[1] open in the child, or -1
  * with r->err set. */
 int fork_reporting(struct request *r, int pipefd[2]);
+
+/* waitpid for a child, through EINTR: 0 with *status, or the errno (then
+ * *status is 0, which reads as "exited 0": callers that need to tell check
+ * the return). */
+int wait_child(int pid, int *status);
+
+/* Answers `text` under `key` (ENOMEM when it ran out of memory) and frees it. */
+void answer_text(struct request *r, const char *key, struct jbuf *text);
 
 /* Reads a whole (small) text file into the response under `key`; 0 or errno. */
 int read_text_file(const char *path, struct jbuf *out, const char *key);
