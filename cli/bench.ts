@@ -7,20 +7,18 @@ import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { ExitCode, UsageError } from '../core/errors.js'
 import { benchHeap, compareBench, formatBench, formatChanges, type BenchRun } from '../bench/heap-bench.js'
-import { resolveTarget } from '../targets/index.js'
-import type { QemuTargetOptions } from '../targets/qemu.js'
+import { chooseTarget, type TargetChoice } from '../targets/index.js'
 import { makeOutputDir } from './output.js'
-import { log, selectHeaps, setActiveSession } from './run.js'
+import { log, selectHeaps, setActiveSession, startInterruptible } from './run.js'
 
-export interface BenchOptions {
-  target: string
+/** Where to measure: --target, or a board (--board) as `run` takes it. */
+export interface BenchOptions extends TargetChoice {
   heap?: string[]
   output?: string
   budgetMs: number
   compare?: string
   /** exit 1 when a figure got slower beyond the noise */
   gate?: boolean
-  qemu: QemuTargetOptions
 }
 
 async function readBaseline(path: string): Promise<BenchRun> {
@@ -32,11 +30,10 @@ async function readBaseline(path: string): Promise<BenchRun> {
 }
 
 export async function benchCommand(opts: BenchOptions): Promise<number> {
-  const target = resolveTarget(opts.target, opts.qemu)
+  const { target } = chooseTarget(opts)
   const baseline = opts.compare ? await readBaseline(opts.compare) : undefined
   const outputDir = makeOutputDir(opts.output, `${target.name}-bench`)
-  const session = await target.start({ outputDir, log })
-  setActiveSession(session)
+  const session = await startInterruptible(target, { outputDir, log })
   try {
     const heaps = await selectHeaps(session, opts.heap)
     const run: BenchRun = {

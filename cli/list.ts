@@ -3,11 +3,10 @@ import { resolveSuites } from '../suites/index.js'
 import { fdLeakCaseId, hasSelection, selectCases, type CaseSelection } from '../suites/case-filter.js'
 import { BOOT_CASE, BOOT_SUITE } from '../suites/boot-log.js'
 import { heapsOf } from '../suites/heaps.js'
-import { resolveTarget } from '../targets/index.js'
-import type { QemuTargetOptions } from '../targets/qemu.js'
+import { chooseTarget, type TargetChoice } from '../targets/index.js'
 import { ExitCode } from '../core/errors.js'
 import { makeOutputDir } from './output.js'
-import { log } from './run.js'
+import { log, setActiveSession, startInterruptible } from './run.js'
 
 /**
  * The suites and cases a run with the same --suite, --case and --skip would
@@ -29,13 +28,15 @@ export function listSuites(verbose: boolean, suiteNames?: string[], selection?: 
   }
 }
 
-export async function listHeaps(targetName: string, qemu: QemuTargetOptions, output?: string): Promise<number> {
-  const target = resolveTarget(targetName, qemu)
-  const session = await target.start({ outputDir: makeOutputDir(output, `${target.name}-list`), log })
+/** Starts the target (--target, or a board as `run --board` does) and lists its heaps. */
+export async function listHeaps(choice: TargetChoice, output?: string): Promise<number> {
+  const { target } = chooseTarget(choice)
+  const session = await startInterruptible(target, { outputDir: makeOutputDir(output, `${target.name}-list`), log })
   try {
     const { heaps } = await session.agent.must('list_heaps', {})
     for (const h of heapsOf(heaps)) console.log(`${h.name}\t${h.kind === 'reference' ? 'reference heap (userspace)' : 'kernel heap'}`)
   } finally {
+    setActiveSession(undefined)
     await session.close()
   }
   return ExitCode.pass

@@ -1,9 +1,6 @@
 /** The `dmaheap` command line. */
 import { Command, InvalidArgumentError, Option } from 'commander'
 import { ExitCode, UsageError } from '../core/errors.js'
-import type { AccelChoice } from '../runners/qemu.js'
-import { DEFAULT_TARGET, TARGET_NAMES } from '../targets/index.js'
-import type { QemuTargetOptions } from '../targets/qemu.js'
 import { listHeaps, listSuites } from './list.js'
 import { formatError } from './output.js'
 import { installInterruptHandler, runCommand } from './run.js'
@@ -20,6 +17,7 @@ import { reportCommand } from './report.js'
 import { compareCommand } from './compare.js'
 import { parseCommand } from './parse.js'
 import { farmCommand } from './farm.js'
+import { refuseQemuFlagsOnBoards, seconds, targetChoice, withTargetOptions, type TargetFlags } from './target-flags.js'
 import { versionText } from './version.js'
 import { fdLeakCaseId, type CaseSelection } from '../suites/case-filter.js'
 
@@ -34,63 +32,11 @@ function collectInjected(v: string, prev: InjectedFault[] = []): InjectedFault[]
   return [...prev, { fault: fault as ProvokedFault, caseId, ...(heap ? { heap } : {}) }]
 }
 
-function seconds(v: string): number {
-  const n = Number(v)
-  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a positive number of seconds')
-  return n
-}
-
 /** "256M", "1G", "4096": a size in bytes. */
 export function parseSize(v: string): bigint {
   const bytes = parseSizeText(v)
   if (bytes === undefined) throw new InvalidArgumentError('expected a size such as 256M or 1G')
   return bytes
-}
-
-function withTargetOptions(cmd: Command): Command {
-  return cmd
-    .addOption(new Option('-t, --target <name>', 'where to run').choices([...TARGET_NAMES, 'qemu-x86_64']).default(DEFAULT_TARGET))
-    .option('--kernel <image>', 'QEMU: boot this kernel image instead of Debian\'s 6.12')
-    .option('--memory <size>', 'QEMU: guest memory (smaller is faster to exhaust)', '512M')
-    .option('--cmdline <args>', 'QEMU: extra kernel command line arguments')
-    .addOption(new Option('--accel <accel>', 'QEMU: accelerator; auto tries KVM and falls back to TCG').choices(['auto', 'kvm', 'tcg']).env('DMAHEAP_ACCEL').default('auto'))
-    .option('--boot-timeout <seconds>', 'QEMU: how long the agent may take to come up', seconds, 60)
-    .option('--cma <size>', 'QEMU: reserve a CMA area (cma=SIZE) so the CMA heap appears, e.g. 256M')
-}
-
-interface TargetFlags {
-  target: string
-  kernel?: string
-  cma?: string
-  memory: string
-  cmdline?: string
-  accel: AccelChoice
-  bootTimeout: number
-}
-
-/** The QEMU flags, refused on a target that is not a QEMU guest rather than ignored. */
-function qemuOptions(o: TargetFlags): QemuTargetOptions {
-  if (!o.target.startsWith('qemu') || o.target === 'qemu-user-aarch64') {
-    const given = (['kernel', 'cma', 'cmdline'] as const).filter((k) => o[k] !== undefined)
-    if (given.length) {
-      throw new UsageError(`--${given[0]} applies to QEMU guests, not to --target ${o.target}`, `drop --${given[0]}, or run on --target qemu`)
-    }
-  }
-  return {
-    ...(o.kernel ? { kernel: o.kernel } : {}),
-    ...(o.cmdline ? { cmdline: o.cmdline } : {}),
-    ...(o.cma ? { cma: o.cma } : {}),
-    memory: o.memory,
-    accel: o.accel,
-    bootTimeoutMs: o.bootTimeout * 1000,
-  }
-}
-
-/** Boards are not QEMU guests: their flags would be ignored, so they are refused. */
-function refuseQemuFlagsOnBoards(o: TargetFlags, flag: string): Record<string, never> {
-  const given = (['kernel', 'cma', 'cmdline'] as const).filter((k) => o[k] !== undefined)
-  if (given.length) throw new UsageError(`--${given[0]} applies to QEMU guests, not to boards (${flag})`, `drop --${given[0]}`)
-  return {}
 }
 
 function caseSelection(o: { case?: string[]; skip?: string[] }): CaseSelection {
@@ -131,16 +77,13 @@ withTargetOptions(
     .option('--kselftest <binary>', 'also run the upstream dmabuf-heaps selftest (a static binary for the target) and report it beside the suites')
     .addOption(new Option('--reference-faults <faults>', 'break the reference heap on purpose (self-tests)').argParser(collect).hideHelp())
     .addOption(new Option('--inject <fault@case[@heap]>', 'provoke a kernel fault when a case starts (self-tests)').argParser(collectInjected).hideHelp())
-    .addOption(new Option('--board <name|file>', 'run on a board over SSH, described by this YAML file (or boards/NAME.yaml)').conflicts('farm'))
     .option('--farm <file|dir>', 'run on every board of a farm (a YAML listing board files, or a folder of them), each in its own folder')
     .option('--jobs <n>', 'farm: how many boards run at once', (v) => {
       const n = Number(v)
       if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a whole number of at least 1')
       return n
-    }, 4)
-    .option('--known-hosts <file>', 'boards: check host keys against this known_hosts file (default ~/.ssh/known_hosts)')
-    .option('--accept-new-host-key', 'boards: accept a host key never seen before, and record it in known_hosts'),
-).action(async (o: TargetFlags & { suite?: string[]; heap?: string[]; case?: string[]; skip?: string[]; output?: string; allowExhaustion?: boolean; memoryBudget?: bigint; referenceFaults?: string[]; expect?: string; previous?: string; caseTimeout?: number; inject?: InjectedFault[]; kselftest?: string; board?: string; farm?: string; jobs: number; knownHosts?: string; acceptNewHostKey?: boolean }) => {
+    }, 4),
+).action(async (o: TargetFlags & { suite?: string[]; heap?: string[]; case?: string[]; skip?: string[]; output?: string; allowExhaustion?: boolean; memoryBudget?: bigint; referenceFaults?: string[]; expect?: string; previous?: string; caseTimeout?: number; inject?: InjectedFault[]; kselftest?: string; farm?: string; jobs: number }) => {
   if (o.farm) {
     // Each board runs in its own `dmaheap run --board` process, with these flags.
     const runArgs = [
@@ -166,15 +109,10 @@ withTargetOptions(
   installInterruptHandler()
   await exitWith(async () =>
     runCommand({
-      ...(o.board ? refuseQemuFlagsOnBoards(o, '--board') : {}),
       ...(o.expect ? { expectations: loadDescription(o.expect, expectationsFileSchema).heaps, expectationsSource: o.expect } : {}),
       ...(o.previous ? { previous: o.previous } : {}),
       ...(o.caseTimeout !== undefined ? { caseTimeoutMs: o.caseTimeout * 1000 } : {}),
       ...(o.inject ? { inject: o.inject } : {}),
-      ...(o.board ? { board: o.board } : {}),
-      ...(o.knownHosts ? { knownHosts: o.knownHosts } : {}),
-      ...(o.acceptNewHostKey ? { acceptNewHostKey: true } : {}),
-      target: o.target,
       ...(o.suite ? { suite: o.suite } : {}),
       ...(o.heap ? { heap: o.heap } : {}),
       ...(o.case || o.skip ? { cases: caseSelection(o) } : {}),
@@ -183,7 +121,7 @@ withTargetOptions(
       ...(o.memoryBudget !== undefined ? { memoryBudget: o.memoryBudget } : {}),
       ...(o.referenceFaults ? { referenceFaults: o.referenceFaults } : {}),
       ...(o.kselftest ? { kselftest: o.kselftest } : {}),
-      qemu: qemuOptions(o),
+      ...targetChoice(o),
     }),
   )
 })
@@ -199,6 +137,8 @@ withTargetOptions(
     .option('--skip <globs>', 'leave out the cases run --skip would skip', collect),
 ).action(async (o: TargetFlags & { heaps?: boolean; verbose?: boolean; suite?: string[]; case?: string[]; skip?: string[] }) => {
   try {
+    // The suites are the same on every target: a board only means something to --heaps.
+    if (o.board && !o.heaps) throw new UsageError('--board applies to list --heaps (the suites and cases are the same on every target)', 'add --heaps to list the board\'s heaps')
     listSuites(!!o.verbose, o.suite, o.case || o.skip ? caseSelection(o) : undefined)
   } catch (e) {
     console.error(formatError(e))
@@ -207,7 +147,7 @@ withTargetOptions(
   }
   if (o.heaps) {
     installInterruptHandler()
-    await exitWith(() => listHeaps(o.target, qemuOptions(o)))
+    await exitWith(() => listHeaps(targetChoice(o)))
   }
 })
 
@@ -225,13 +165,12 @@ withTargetOptions(
   await exitWith(() => {
     if (o.gate && !o.compare) throw new UsageError('--gate needs --compare: there is nothing to gate against', 'pass --compare OLD/bench.json with --gate')
     return benchCommand({
-      target: o.target,
+      ...targetChoice(o),
       budgetMs: o.budgetMs,
       ...(o.heap ? { heap: o.heap } : {}),
       ...(o.output ? { output: o.output } : {}),
       ...(o.compare ? { compare: o.compare } : {}),
       ...(o.gate ? { gate: true } : {}),
-      qemu: qemuOptions(o),
     })
   })
 })

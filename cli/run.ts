@@ -11,7 +11,7 @@ import { ExitCode, InfraError, UsageError } from '../core/errors.js'
 import { REFERENCE_HEAP } from '../core/protocol.js'
 import type { CaseResult, RunSummary } from '../core/result.js'
 import type { InjectedFault, RunSettings } from '../suites/harness.js'
-import type { StartContext, TargetSession } from '../core/target.js'
+import type { StartContext, Target, TargetSession } from '../core/target.js'
 import { describeDiff, referenceDiff } from '../reports/reference-diff.js'
 import { ResultsFile } from '../reports/results-file.js'
 import { createTapRoot } from '../reports/tap-root.js'
@@ -21,24 +21,19 @@ import { planOf, runSuites } from '../suites/run.js'
 import { selectCases, type CaseSelection } from '../suites/case-filter.js'
 import { BOOT_LOG_FILE } from '../suites/boot-log.js'
 import { readKselftestBinary, runKselftest } from '../suites/kselftest.js'
-import { resolveTarget } from '../targets/index.js'
-import type { QemuTargetOptions } from '../targets/qemu.js'
-import { loadBoard, resolveBoardFile } from '../targets/board.js'
-import { boardTarget } from '../targets/board-target.js'
+import { chooseTarget, type TargetChoice } from '../targets/index.js'
 import { formatError, makeOutputDir } from './output.js'
 import type { HeapExpectations } from '../core/heap-expectations.js'
 import { comparableProfiles, readPreviousProfiles, writeProfiles } from '../suites/previous-profiles.js'
 import { writeViews } from '../reports/views.js'
 import { failureLines, ProgressDisplay } from './progress.js'
 
-export interface RunOptions {
-  target: string
+export interface RunOptions extends TargetChoice {
   suite?: string[]
   heap?: string[]
   /** --case / --skip: which of the suites' cases run */
   cases?: CaseSelection
   output?: string
-  qemu: QemuTargetOptions
   /** run exhaustion on a target that is not disposable */
   allowExhaustion?: boolean
   /** bound for destructive cases, bytes */
@@ -57,12 +52,6 @@ export interface RunOptions {
   inject?: InjectedFault[]
   /** the upstream dmabuf-heaps selftest binary to run on the target too */
   kselftest?: string
-  /** a board description (file, or NAME for boards/NAME.yaml): run there instead of --target */
-  board?: string
-  /** boards: the known_hosts file to check host keys against */
-  knownHosts?: string
-  /** boards: record a host key never seen before */
-  acceptNewHostKey?: boolean
 }
 
 function runSettings(opts: RunOptions, disposable: boolean, boardAllows = false): RunSettings {
@@ -99,6 +88,23 @@ let pendingStart: Promise<unknown> | undefined
 /** The session Ctrl-C must stop (QEMU must not outlive us). */
 export function setActiveSession(s: TargetSession | undefined): void {
   activeSession = s
+}
+
+/**
+ * Starts the target so that Ctrl-C can stop it: while it starts (a board
+ * undoes its upload) and once it runs (the session becomes the one to stop).
+ */
+export async function startInterruptible(target: Target, ctx: Omit<StartContext, 'signal'>): Promise<TargetSession> {
+  activeSession = undefined // a broken one is closed already; Ctrl-C now waits for this start
+  const starting = target.start({ ...ctx, signal: startAbort.signal })
+  pendingStart = starting
+  try {
+    const session = await starting
+    activeSession = session
+    return session
+  } finally {
+    pendingStart = undefined
+  }
 }
 
 /** Ctrl-C: stop the target (QEMU must not outlive us) and exit 130. */
@@ -149,7 +155,7 @@ export async function selectHeaps(session: TargetSession, wanted?: string[], ref
 
 export async function runCommand(opts: RunOptions): Promise<number> {
   // Every name the user gave is checked before anything boots.
-  const board = opts.board ? loadBoard(resolveBoardFile(opts.board)) : undefined
+  const { target, board } = chooseTarget(opts)
   if (board) {
     opts = {
       ...opts,
@@ -157,24 +163,13 @@ export async function runCommand(opts: RunOptions): Promise<number> {
       ...(board.memoryBudget !== undefined && opts.memoryBudget === undefined ? { memoryBudget: board.memoryBudget } : {}),
     }
   }
-  const target = board
-    ? boardTarget(board, { knownHosts: opts.knownHosts, acceptNewHostKey: opts.acceptNewHostKey })
-    : resolveTarget(opts.target, opts.qemu)
   const { suites, boot: bootCase } = selectCases(resolveSuites(opts.suite), opts.cases)
   const previous = opts.previous === undefined ? undefined : readPreviousProfiles(opts.previous)
   if (opts.kselftest) readKselftestBinary(opts.kselftest)
   const outputDir = makeOutputDir(opts.output, target.name)
   const started = new Date()
-  /** Every start, the first and each after a break: Ctrl-C can abort it, and the session is the one to stop. */
-  const startTarget = async (ctx: Omit<StartContext, 'signal'>): Promise<TargetSession> => {
-    activeSession = undefined // a broken one is closed already; Ctrl-C now waits for this start
-    const starting = target.start({ ...ctx, signal: startAbort.signal })
-    pendingStart = starting
-    const session = await starting
-    pendingStart = undefined
-    activeSession = session
-    return session
-  }
+  /** Every start, the first and each after a break. */
+  const startTarget = (ctx: Omit<StartContext, 'signal'>) => startInterruptible(target, ctx)
 
   // Nothing ran yet: on an error, leave no empty folder that looks like a run (a boot log stays).
   const dropIfEmpty = async (e: unknown): Promise<never> => {

@@ -180,6 +180,45 @@ t.test('authentication through the ssh-agent when the description names no key',
   }
 })
 
+t.test('list --heaps and bench take --board as run does: host key flags, the upload removed', async (t) => {
+  const [b1] = boards
+  const dir = tempOutput('board-bench')
+  const knownHosts = join(dir, '..', 'known_hosts')
+  writeFileSync(knownHosts, '')
+  // No pinned key, so the host key flags have to reach these commands too.
+  const file = describeBoard(join(dir, '..', 'boards'), b1!, { hostKey: undefined })
+
+  const refused = await dmaheap(['list', '--heaps', '--board', file, '--known-hosts', knownHosts])
+  t.equal(refused.exitCode, 2, 'list --heaps: an unknown host key is refused')
+  t.match(refused.stderr, /^dmaheap: error: host key of 127\.0\.0\.1:\d+ is not known/m)
+  const list = await dmaheap(['list', '--heaps', '--board', file, '--known-hosts', knownHosts, '--accept-new-host-key'])
+  t.equal(list.exitCode, 0, `list --heaps exit 0 (stderr: ${list.stderr.slice(-800)})`)
+  t.match(list.stdout, /^dmaheap-reference\treference heap \(userspace\)\nsystem\tkernel heap$/m, "the board's heaps, from the board")
+  t.match(list.stderr, /connecting to b1 \(root@127\.0\.0\.1:\d+, ssh2\)/, 'it connected to the board')
+  t.match(readFileSync(knownHosts, 'utf8'), knownHostsLine(b1!), '--accept-new-host-key recorded the key')
+  t.equal(await leftovers(b1!), '', 'list --heaps: the upload is removed')
+
+  const t0 = Date.now()
+  const bench = await dmaheap(['bench', '--board', file, '--known-hosts', knownHosts, '--heap', 'system', '--budget-ms', '20', '--output', dir])
+  timings['bench on a board, system, 20 ms a figure'] = `${((Date.now() - t0) / 1000).toFixed(1)} s`
+  t.equal(bench.exitCode, 0, `bench exit 0 (stderr: ${bench.stderr.slice(-800)})`)
+  const run = JSON.parse(readFileSync(join(dir, 'bench.json'), 'utf8')) as { target: string; kernel: string; machine: string; figures: Array<{ heap: string; kind: string; stats: { n: number; p50: number } }> }
+  t.match(run, { target: 'board-b1', kernel: /^6\.12\./, machine: 'x86_64' }, 'bench.json names the board and its kernel')
+  t.same([...new Set(run.figures.map((f) => f.heap))], ['system'], 'figures for the heap asked for')
+  for (const kind of ['alloc', 'fault', 'sync', 'threads']) t.ok(run.figures.some((f) => f.kind === kind && f.stats.n >= 20 && f.stats.p50 > 0), `${kind} figures measured on the board`)
+  t.match(bench.stdout, /^system\talloc\t4 KiB\t/m, 'the table on stdout')
+  t.match(readFileSync(join(dir, 'kernel.log'), 'utf8'), /Linux version 6\.12/, "the board's kernel log is kept with bench.json")
+  t.equal(await leftovers(b1!), '', 'bench: the upload is removed')
+
+  // Bad input is refused before anything connects, as for run.
+  const qemuFlag = await dmaheap(['bench', '--board', file, '--cma', '64M'])
+  t.match(qemuFlag, { exitCode: 2, stderr: /^dmaheap: error: --cma applies to QEMU guests, not to boards \(--board\) \(drop --cma\)$/m }, 'bench: a QEMU flag is refused')
+  const both = await dmaheap(['list', '--heaps', '--board', file, '--target', 'local'])
+  t.match(both, { exitCode: 2, stderr: /^dmaheap: error: option '--board <name\|file>' cannot be used with option '-t, --target <name>'/m }, 'a board and a --target: refused, not one ignored')
+  const noHeaps = await dmaheap(['list', '--board', file])
+  t.match(noHeaps, { exitCode: 2, stderr: /^dmaheap: error: --board applies to list --heaps .*\(add --heaps/m }, 'list --board without --heaps says what it needs')
+})
+
 t.test('the system ssh transport, with a known_hosts file', async (t) => {
   const [, b2] = boards
   const dir = tempOutput('board-system')
