@@ -12,6 +12,8 @@ packages=(
   gcc-aarch64-linux-gnu  # cross-builds the static aarch64 agent
   libc6-dev-arm64-cross  # static glibc for that agent
   gcc g++ make python3   # the x86_64 agent and the Node addon (node-gyp)
+  clang libclang-rt-14-dev  # the agent's parser under libFuzzer, ASan, UBSan (test/fuzz-agent.test.ts)
+  libcjson-dev           # the fuzzer checks each reply is valid JSON
   dpkg                   # dpkg-deb unpacks Debian's kernel package
   xz-utils               # decompresses the kernel package's modules (vgem)
   qemu-system-arm        # boots arm64 kernels (qemu-system-aarch64)
