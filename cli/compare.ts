@@ -2,7 +2,9 @@
  * `dmaheap compare OLD... NEW`: how each case moved from earlier runs to a
  * new one. With --gate, exit 1 only on a regression no known failure in
  * --known-failures explains; without it, exit 0 whatever moved. Stale
- * expectation entries are listed either way.
+ * expectation entries are listed either way. A regression the new run
+ * already reported as a known failure (run --known-failures: XFAIL) is
+ * explained by that entry, and says so.
  */
 import { ExitCode, UsageError } from '../core/errors.js'
 import { CHANGE_CLASSES, compareRuns, type CaseChange, type ChangeClass } from '../reports/compare.js'
@@ -47,10 +49,14 @@ export function buildCompareReport(opts: CompareCommandOptions): CompareReport {
     now.results,
     opts.byKernel ? { byKernel: true } : {},
   ).map((c) => {
-    const k = c.new === 'FAIL' || c.new === 'ERROR' ? knownFailureOf(known, { id: c.id, heap: c.heap, target: c.target, ...(c.kernel ? { kernel: c.kernel } : {}) }) : undefined
-    return k ? { ...c, known: { reason: k.reason, ...(k.link ? { link: k.link } : {}) } } : c
+    const failed = c.new === 'FAIL' || c.new === 'ERROR' || c.new === 'XFAIL'
+    const k = failed ? knownFailureOf(known, { id: c.id, heap: c.heap, target: c.target, ...(c.kernel ? { kernel: c.kernel } : {}) }) : undefined
+    if (k) return { ...c, known: { reason: k.reason, ...(k.link ? { link: k.link } : {}) } }
+    // The new run's own entry explains its XFAIL (never an ERROR: knownOutcome makes none of those).
+    if (c.new === 'XFAIL' && c.runKnown) return { ...c, known: { reason: `${c.runKnown.reason} (the run's known failure)`, ...(c.runKnown.link ? { link: c.runKnown.link } : {}) } }
+    return c
   })
-  const failures = now.results.filter((r) => r.status === 'FAIL' || r.status === 'ERROR')
+  const failures = now.results.filter((r) => r.status === 'FAIL' || r.status === 'ERROR' || r.status === 'XFAIL')
   const counts = Object.fromEntries(CHANGE_CLASSES.map((c) => [c, changes.filter((x) => x.class === c).length])) as Record<ChangeClass, number>
   return {
     old: loaded.map((l) => l.dir),

@@ -1,4 +1,5 @@
 import type { TargetInfo } from './target.js'
+import type { KnownFailure } from '../reports/known-failures.js'
 
 /**
  * The result model: one record per (case, heap) as it finishes. Statuses are
@@ -8,11 +9,36 @@ import type { TargetInfo } from './target.js'
  * versions, recorded and compared with the reference heap, never failed);
  * MISS is a planned case that never ran because the run stopped early (the
  * views compute it from run.json's plan; the suites never record it).
+ *
+ * XFAIL and XPASS are kselftest's: a FAIL, or a PASS, of a case that
+ * `run --known-failures` names as known to fail there (`known` says which
+ * entry). They are statuses of their own, not FAIL/PASS with a flag, so that
+ * nothing can count a known failure as a failure (or as a pass) by
+ * forgetting to look at the flag: every `Record<CaseStatus, …>` and every
+ * switch over statuses must say what it does with them, and the compiler
+ * checks that it does. Where the heap's verdict itself matters (compare,
+ * the reference diff, KCIDB), heapVerdict() gives it back. Only a verdict
+ * the checks reached becomes one: an ERROR, a crash or an OOM kill never
+ * does. An XFAIL does not fail the run; an XPASS does (the list is stale or
+ * the bug is fixed: the entry must go before it hides a regression).
  */
-export type CaseStatus = 'PASS' | 'FAIL' | 'ERROR' | 'MISS' | 'SKIP' | 'DONE'
+export type CaseStatus = 'PASS' | 'FAIL' | 'ERROR' | 'MISS' | 'SKIP' | 'DONE' | 'XFAIL' | 'XPASS'
 
-/** KCIDB's priority order, highest first: a roll-up takes the first present. */
-export const STATUS_PRIORITY: readonly CaseStatus[] = ['FAIL', 'ERROR', 'MISS', 'PASS', 'DONE', 'SKIP']
+/** KCIDB's priority order, highest first: a roll-up takes the first present (XPASS fails a run, XFAIL does not). */
+export const STATUS_PRIORITY: readonly CaseStatus[] = ['FAIL', 'ERROR', 'MISS', 'XPASS', 'XFAIL', 'PASS', 'DONE', 'SKIP']
+
+/** What the heap did, known or not: XFAIL is a FAIL and XPASS a PASS (KCIDB, compare, the reference diff). */
+export function heapVerdict(s: CaseStatus): Exclude<CaseStatus, 'XFAIL' | 'XPASS'> {
+  return s === 'XFAIL' ? 'FAIL' : s === 'XPASS' ? 'PASS' : s
+}
+
+/** The known-failures entry that made a result XFAIL or XPASS. */
+export interface KnownRef {
+  /** the entry's case glob, as written */
+  case: string
+  reason: string
+  link?: string
+}
 
 export interface CaseResult {
   /** stable case id, e.g. "alloc.size.4097" */
@@ -30,6 +56,8 @@ export interface CaseResult {
   observations?: Record<string, unknown>
   /** what the kernel printed during the case, when it printed a problem */
   kernelLog?: string
+  /** XFAIL and XPASS: the known-failures entry that names the case */
+  known?: KnownRef
   durationMs: number
 }
 
@@ -72,7 +100,7 @@ export interface BootRecord {
 }
 
 export function emptyCounts(): Record<CaseStatus, number> {
-  return { PASS: 0, FAIL: 0, ERROR: 0, MISS: 0, SKIP: 0, DONE: 0 }
+  return { PASS: 0, FAIL: 0, ERROR: 0, MISS: 0, SKIP: 0, DONE: 0, XFAIL: 0, XPASS: 0 }
 }
 
 /** run.json: the run's facts next to results.jsonl; the views read both. */
@@ -88,4 +116,6 @@ export interface RunRecord {
   plan?: RunPlan
   /** absent in runs from before the boot log was judged */
   boot?: BootRecord
+  /** run --known-failures: the file, and its entries that matched no case that ran */
+  knownFailures?: { file: string; entries: number; stale: KnownFailure[] }
 }

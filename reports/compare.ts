@@ -7,9 +7,10 @@
  * verdict before), missing (no verdict now: not run, or MISS). A pure
  * function of results. The reference heap keys as itself whatever fault
  * profile a self-test gave it, so breaking it on purpose shows as its
- * regression.
+ * regression. A known failure (XFAIL) is the FAIL it is and an XPASS the
+ * PASS it is: what moved is the heap's verdict, whatever a list said of it.
  */
-import type { CaseResult, CaseStatus } from '../core/result.js'
+import { heapVerdict, type CaseResult, type CaseStatus, type KnownRef } from '../core/result.js'
 import { REFERENCE_HEAP } from '../core/protocol.js'
 import { isReferenceHeap } from './reference-diff.js'
 
@@ -29,6 +30,8 @@ export interface CaseChange {
   new?: CaseStatus
   /** the new run's message (what failed) */
   message?: string
+  /** the new run's own known-failures entry, when it ran with --known-failures (XFAIL, XPASS) */
+  runKnown?: KnownRef
   class: ChangeClass
 }
 
@@ -37,8 +40,8 @@ export interface CompareOptions {
   byKernel?: boolean
 }
 
-const bad = (s: CaseStatus) => s === 'FAIL' || s === 'ERROR'
-const good = (s: CaseStatus) => s === 'PASS' || s === 'DONE'
+const bad = (s: CaseStatus) => heapVerdict(s) === 'FAIL' || s === 'ERROR'
+const good = (s: CaseStatus) => heapVerdict(s) === 'PASS' || s === 'DONE'
 const hasVerdict = (s: CaseStatus) => bad(s) || good(s)
 
 export function classify(old: CaseStatus[], now: CaseStatus | undefined): ChangeClass {
@@ -71,6 +74,7 @@ export function compareRuns(oldRuns: CaseResult[][], now: CaseResult[], opts: Co
       old: before.map((o) => o.status),
       new: r.status,
       ...(r.message ? { message: r.message } : {}),
+      ...(r.known ? { runKnown: r.known } : {}),
       class: classify(before.map((o) => o.status), r.status),
     })
   }

@@ -4,13 +4,19 @@
  * the target. Shape as the Jenkins JUnit schema allows: <skipped> holds the
  * reason as text, <failure> the failed checks and the kernel log excerpt,
  * <error> an ERROR or a MISS (the harness broke; nothing is known about the
- * heap), <system-out> what an observed-only case saw.
+ * heap), <system-out> what an observed-only case saw. A known failure
+ * (XFAIL) is <skipped> whose text starts "known failure: <reason>", then
+ * what failed (the Jenkins schema allows <skipped> no message attribute;
+ * Jenkins and GitLab show its text); a known failure that passed (XPASS) is
+ * a <failure type="XPASS">, since it fails the run. status="XFAIL"/"XPASS"
+ * on the <testcase> says which.
  */
 import { create } from 'xmlbuilder2'
 import type { CaseResult } from '../core/result.js'
 import type { RunRecord } from '../core/result.js'
 import { describeDiff, type DiffEntry } from './reference-diff.js'
 import { groupResults } from './groups.js'
+import { describeKnown } from './known-failures.js'
 
 /** Characters XML 1.0 cannot carry (a kernel log may hold them). */
 const xmlText = (s: string) => s.replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/g, '\uFFFD')
@@ -43,9 +49,9 @@ export function toJunit(results: CaseResult[], diff: DiffEntry[], run?: RunRecor
     const suite = root.ele('testsuite', {
       name: `${first.target}/${g.heap}/${g.suite}`,
       tests: String(g.results.length),
-      failures: String(g.counts.FAIL),
+      failures: String(g.counts.FAIL + g.counts.XPASS),
       errors: String(g.counts.ERROR + g.counts.MISS),
-      skipped: String(g.counts.SKIP),
+      skipped: String(g.counts.SKIP + g.counts.XFAIL),
       time: seconds(time),
       ...(run ? { timestamp: run.started.replace(/\.\d+Z$/, '').replace(/Z$/, ''), hostname: run.target.target } : {}),
     })
@@ -54,13 +60,18 @@ export function toJunit(results: CaseResult[], diff: DiffEntry[], run?: RunRecor
       .ele('property', { name: 'target', value: first.target }).up()
       .ele('property', { name: 'kernel', value: first.kernel }).up()
       .ele('property', { name: 'heap', value: g.heap }).up()
-    all.failures += g.counts.FAIL
+    all.failures += g.counts.FAIL + g.counts.XPASS
     all.errors += g.counts.ERROR + g.counts.MISS
-    all.skipped += g.counts.SKIP
+    all.skipped += g.counts.SKIP + g.counts.XFAIL
     all.time += time
     for (const r of g.results) {
-      const tc = suite.ele('testcase', { name: junitName(r), classname: `${r.target}.${r.heap}.${r.suite}`, time: seconds(r.durationMs) })
+      const known = r.known ? describeKnown(r.known) : ''
+      const tc = suite.ele('testcase', { name: junitName(r), classname: `${r.target}.${r.heap}.${r.suite}`, time: seconds(r.durationMs), ...(r.known ? { status: r.status } : {}) })
       if (r.status === 'SKIP') tc.ele('skipped').txt(xmlText(r.message ?? 'skipped'))
+      if (r.status === 'XFAIL') tc.ele('skipped').txt(xmlText([`known failure: ${known}`, `${r.message ?? 'failed'}`, failureText(r)].filter(Boolean).join('\n')))
+      if (r.status === 'XPASS') {
+        tc.ele('failure', { type: 'XPASS', message: xmlText(`known to fail, but passed: ${known}; remove or narrow the known-failures entry "${r.known?.case ?? ''}"`) }).txt(xmlText(`known failure: ${known}`))
+      }
       if (r.status === 'ERROR' || r.status === 'MISS') tc.ele('error', { type: r.status, message: xmlText(r.message ?? r.status) }).txt(xmlText(failureText(r)))
       if (r.status === 'FAIL') tc.ele('failure', { type: 'FAIL', message: xmlText(r.message ?? 'failed') }).txt(xmlText(failureText(r)))
       const out = outputText(r, diff.filter((d) => d.heap === r.heap && d.id === r.id && d.target === r.target))

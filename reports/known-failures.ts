@@ -1,8 +1,9 @@
 /**
- * The expectations file: failures already known, each with its reason and a
- * link, narrowed to heaps, targets and a kernel range, so a gate fails only
- * on what is new. An entry that matches no failing case is stale and is
- * reported: stale entries would otherwise hide a change.
+ * The known-failures file: failures already known, each with its reason and
+ * a link, narrowed to heaps, targets and a kernel range. `compare --gate`
+ * fails only on what is new; `run --known-failures` reports such a case as
+ * XFAIL (or XPASS when it passed). An entry that matches nothing is stale
+ * and is reported: stale entries would otherwise hide a change.
  *
  *   known-failures:
  *     - case: zeroing.*                 # a case id; * and ? match any characters
@@ -16,6 +17,7 @@ import { z } from 'zod'
 import { loadDescription } from '../core/description-file.js'
 import { inRange, rangeProblem } from './kernel-range.js'
 import { anyGlobMatcher, globMatcher } from '../core/case-glob.js'
+import type { CaseResult, KnownRef } from '../core/result.js'
 
 const globList = z.array(z.string().min(1)).min(1)
 
@@ -42,7 +44,15 @@ export function loadKnownFailures(file: string): KnownFailure[] {
   return loadDescription(file, knownFailuresFileSchema)['known-failures']
 }
 
-const anyMatch = (globs: string[] | undefined, v: string) => globs === undefined || anyGlobMatcher(globs)(v)
+/** Compiled once per pattern: a run matches every entry against every result. */
+const compiled = new Map<string, (name: string) => boolean>()
+const matcher = (globs: string[]) => {
+  const key = globs.join('\u0000')
+  let m = compiled.get(key)
+  if (!m) compiled.set(key, (m = globs.length === 1 ? globMatcher(globs[0]!) : anyGlobMatcher(globs)))
+  return m
+}
+const anyMatch = (globs: string[] | undefined, v: string) => globs === undefined || matcher(globs)(v)
 
 export interface FailureKey {
   id: string
@@ -52,15 +62,29 @@ export interface FailureKey {
 }
 
 export function matches(k: KnownFailure, f: FailureKey): boolean {
-  return globMatcher(k.case)(f.id) && anyMatch(k.heaps, f.heap) && anyMatch(k.targets, f.target) && (k.kernel === undefined || (f.kernel !== undefined && inRange(f.kernel, k.kernel)))
+  return matcher([k.case])(f.id) && anyMatch(k.heaps, f.heap) && anyMatch(k.targets, f.target) && (k.kernel === undefined || (f.kernel !== undefined && inRange(f.kernel, k.kernel)))
+}
+
+export const keyOf = (r: CaseResult): FailureKey => ({ id: r.id, heap: r.heap, target: r.target, kernel: r.kernel })
+
+/** What a result keeps of the entry that names it. */
+export const refOf = (k: KnownFailure): KnownRef => ({ case: k.case, reason: k.reason, ...(k.link ? { link: k.link } : {}) })
+
+/** "the reason (link)": how every view names a known failure. */
+export const describeKnown = (k: { reason: string; link?: string }) => `${k.reason}${k.link ? ` (${k.link})` : ''}`
+
+/** An entry on one line: where it applies and why. */
+export function describeEntry(k: KnownFailure): string {
+  const where = [k.heaps ? `on ${k.heaps.join(',')}` : '', k.targets ? `target ${k.targets.join(',')}` : '', k.kernel ? `kernel ${k.kernel}` : ''].filter(Boolean).join(' ')
+  return `${k.case}${where ? ` ${where}` : ''}: ${describeKnown(k)}`
 }
 
 /** The entry that explains a failure, if any. */
-export function knownFailureOf(known: KnownFailure[], f: FailureKey): KnownFailure | undefined {
+export function knownFailureOf(known: readonly KnownFailure[], f: FailureKey): KnownFailure | undefined {
   return known.find((k) => matches(k, f))
 }
 
 /** Entries that match none of the failures: stale. */
-export function staleEntries(known: KnownFailure[], failures: FailureKey[]): KnownFailure[] {
+export function staleEntries(known: readonly KnownFailure[], failures: readonly FailureKey[]): KnownFailure[] {
   return known.filter((k) => !failures.some((f) => matches(k, f)))
 }

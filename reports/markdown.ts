@@ -1,24 +1,37 @@
 /**
  * summary.md for a CI job page ($GITHUB_STEP_SUMMARY, a GitLab artifact):
  * the verdict, a heaps x suites table, each failure with what was expected
- * and observed, the cases never run, and the differences from the reference
- * heap.
+ * and observed, the known failures (XFAIL), the known failures that passed
+ * (XPASS) and the stale entries of --known-failures, the cases never run,
+ * and the differences from the reference heap: conformance first, then the
+ * heap properties that differ by design.
  */
 import type { CaseResult, CaseStatus, RunRecord } from '../core/result.js'
 import { countAll, groupResults } from './groups.js'
 import { describeDiff, isReferenceHeap, type DiffEntry } from './reference-diff.js'
+import { describeEntry, describeKnown } from './known-failures.js'
+import { failsRun, sortOutcomes } from './outcomes.js'
 
 const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ')
 
 /** "36 pass, 1 fail" — only the statuses present. */
 export function countsText(c: Record<CaseStatus, number>): string {
-  const names: Array<[CaseStatus, string]> = [['PASS', 'pass'], ['FAIL', 'fail'], ['ERROR', 'error'], ['MISS', 'not run'], ['SKIP', 'skip'], ['DONE', 'observed']]
+  const names: Array<[CaseStatus, string]> = [
+    ['PASS', 'pass'],
+    ['FAIL', 'fail'],
+    ['XPASS', 'known failure passed (XPASS)'],
+    ['XFAIL', 'known failure (XFAIL)'],
+    ['ERROR', 'error'],
+    ['MISS', 'not run'],
+    ['SKIP', 'skip'],
+    ['DONE', 'observed'],
+  ]
   return names.filter(([s]) => c[s] > 0).map(([s, n]) => `${c[s]} ${n}`).join(', ') || 'no cases'
 }
 
 export function verdictOf(c: Record<CaseStatus, number>, infraError?: string): string {
   if (infraError || c.ERROR || c.MISS) return 'INCOMPLETE'
-  return c.FAIL ? 'FAIL' : 'PASS'
+  return failsRun(c) ? 'FAIL' : 'PASS'
 }
 
 export function toMarkdown(results: CaseResult[], diff: DiffEntry[], run?: RunRecord): string {
@@ -37,15 +50,28 @@ export function toMarkdown(results: CaseResult[], diff: DiffEntry[], run?: RunRe
     const row = suites.map((s) => {
       const g = groups.find((x) => x.heap === h && x.suite === s)
       if (!g) return ''
-      const bad = g.counts.FAIL + g.counts.ERROR + g.counts.MISS
-      return `${bad ? '❌' : '✅'} ${countsText(g.counts)}`
+      const bad = g.counts.FAIL + g.counts.ERROR + g.counts.MISS + g.counts.XPASS
+      return `${bad ? '❌' : g.counts.XFAIL ? '☑️' : '✅'} ${countsText(g.counts)}`
     })
     out.push(`| ${h}${isReferenceHeap(h) ? ' (reference)' : ''} | ${row.map(cell).join(' | ')} |`)
   }
-  const failed = results.filter((r) => r.status === 'FAIL' || r.status === 'ERROR')
-  if (failed.length) {
+  const sorted = sortOutcomes(results)
+  if (sorted.failures.length) {
     out.push('', '## Failures', '', '| case | heap | status | expected vs observed |', '|---|---|---|---|')
-    for (const r of failed) out.push(`| \`${r.id}\` | ${r.heap} | ${r.status} | ${cell(r.message ?? '')} |`)
+    for (const r of sorted.failures) out.push(`| \`${r.id}\` | ${r.heap} | ${r.status} | ${cell(r.message ?? '')} |`)
+  }
+  if (sorted.unexpectedPasses.length) {
+    out.push('', '## Known failures that passed (XPASS): these fail the run', '', 'The known-failures file says these cases fail here, and they passed: the bug is fixed or the entry is wrong. Remove or narrow the entries.', '', '| case | heap | entry | known for |', '|---|---|---|---|')
+    for (const r of sorted.unexpectedPasses) out.push(`| \`${r.id}\` | ${r.heap} | \`${cell(r.known?.case ?? '')}\` | ${cell(r.known ? describeKnown(r.known) : '')} |`)
+  }
+  if (sorted.knownFailures.length) {
+    out.push('', '## Known failures (XFAIL)', '', '| case | heap | known for | expected vs observed |', '|---|---|---|---|')
+    for (const r of sorted.knownFailures) out.push(`| \`${r.id}\` | ${r.heap} | ${cell(r.known ? describeKnown(r.known) : '')} | ${cell(r.message ?? '')} |`)
+  }
+  const stale = run?.knownFailures?.stale ?? []
+  if (stale.length) {
+    out.push('', '## Stale known-failure entries', '', `${stale.length} of the ${run!.knownFailures!.entries} entries of \`${cell(run!.knownFailures!.file)}\` matched no case that ran:`, '')
+    for (const k of stale) out.push(`- ${cell(describeEntry(k))}`)
   }
   const missed = results.filter((r) => r.status === 'MISS')
   if (missed.length) {
@@ -60,8 +86,14 @@ export function toMarkdown(results: CaseResult[], diff: DiffEntry[], run?: RunRe
     out.push('', '## Stated expectations not checked', '', '| case | heap | why |', '|---|---|---|')
     for (const r of unchecked) out.push(`| \`${r.id}\` | ${r.heap} | ${cell(r.message ?? '')} |`)
   }
+  const conformance = diff.filter((d) => d.area === 'conformance')
+  const properties = diff.filter((d) => d.area === 'property')
   out.push('', '## Differences from the reference heap', '')
-  if (diff.length) for (const d of diff) out.push(`- ${describeDiff(d)}`)
-  else out.push('None: every kernel heap did what the reference heap did.')
+  if (conformance.length) for (const d of conformance) out.push(`- ${cell(describeDiff(d))}`)
+  else out.push('None: every kernel heap answered as the reference heap did.')
+  if (properties.length) {
+    out.push('', '## Heap properties that differ from the reference heap (by design)', '', 'Contiguity, alignment and capacity are each heap\'s own; they are judged only against stated expectations (`--expect`).', '')
+    for (const d of properties) out.push(`- ${cell(describeDiff(d))}`)
+  }
   return out.join('\n') + '\n'
 }

@@ -6,7 +6,8 @@
  * so it works offline on results.jsonl.
  */
 import { REFERENCE_HEAP } from '../core/protocol.js'
-import type { CaseResult, CheckRecord } from '../core/result.js'
+import { heapVerdict, type CaseResult, type CheckRecord } from '../core/result.js'
+import { humanText } from './human-values.js'
 
 /** The reference heap, also when a self-test broke it on purpose ("dmaheap-reference+nozero"). */
 export function isReferenceHeap(heap: string): boolean {
@@ -21,10 +22,30 @@ export interface DiffEntry {
   id: string
   /** what differs: the status, an observation, or a check's observed value */
   kind: 'verdict' | 'observation' | 'check'
+  /** a conformance difference, or a property the heap has by design (see diffArea) */
+  area: DiffArea
   /** the observation's or check's label; "status" for a verdict */
   label: string
   reference: unknown
   observed: unknown
+}
+
+/**
+ * conformance: the heap answered a call otherwise than the reference heap
+ * (a verdict, an errno, a check's value, MAP_PRIVATE success against
+ * EINVAL): each is a question for the heap's author. property: how the heap
+ * lays out memory and how much it holds (contiguity, alignment, largest
+ * buffer, capacity), measured by the properties and exhaustion suites, which
+ * differ from the reference heap's by design (a CMA heap is contiguous, the
+ * reference heap is not) and are judged only against stated expectations.
+ */
+export type DiffArea = 'conformance' | 'property'
+
+/** Suites whose observations are measured properties, not answers to calls. */
+const PROPERTY_SUITES = new Set(['properties', 'exhaustion'])
+
+export function diffArea(suite: string, kind: DiffEntry['kind']): DiffArea {
+  return kind === 'observation' && PROPERTY_SUITES.has(suite) ? 'property' : 'conformance'
 }
 
 /** A heap's own name in a value (fdinfo exp_name) is not a difference. */
@@ -68,20 +89,21 @@ function checksByLabel(r: CaseResult): Map<string, CheckRecord> {
 function diffCase(ref: CaseResult, r: CaseResult): DiffEntry[] {
   const base = { target: r.target, kernel: r.kernel, heap: r.heap, suite: r.suite, id: r.id }
   const out: DiffEntry[] = []
-  if (ref.status !== r.status) {
-    out.push({ ...base, kind: 'verdict', label: 'status', reference: ref.message ? `${ref.status}: ${ref.message}` : ref.status, observed: r.message ? `${r.status}: ${r.message}` : r.status })
+  // What each heap did: a known failure on one heap is still the same FAIL as on the other.
+  if (heapVerdict(ref.status) !== heapVerdict(r.status)) {
+    out.push({ ...base, kind: 'verdict', area: 'conformance', label: 'status', reference: ref.message ? `${ref.status}: ${ref.message}` : ref.status, observed: r.message ? `${r.status}: ${r.message}` : r.status })
   }
   const refObs = ref.observations ?? {}
   const obs = r.observations ?? {}
   for (const label of new Set([...Object.keys(refObs), ...Object.keys(obs)])) {
-    if (!same(refObs[label], ref.heap, obs[label], r.heap)) out.push({ ...base, kind: 'observation', label, reference: refObs[label], observed: obs[label] })
+    if (!same(refObs[label], ref.heap, obs[label], r.heap)) out.push({ ...base, kind: 'observation', area: diffArea(r.suite, 'observation'), label, reference: refObs[label], observed: obs[label] })
   }
   // Checks compare only where both ran the case; a SKIP or MISS has none.
   if (ref.checks.length && r.checks.length) {
     const refChecks = checksByLabel(ref)
     for (const [label, c] of checksByLabel(r)) {
       const rc = refChecks.get(label)
-      if (rc && checkDiffers(rc, ref.heap, c, r.heap)) out.push({ ...base, kind: 'check', label, reference: rc.observed, observed: c.observed })
+      if (rc && checkDiffers(rc, ref.heap, c, r.heap)) out.push({ ...base, kind: 'check', area: 'conformance', label, reference: rc.observed, observed: c.observed })
     }
   }
   return out
@@ -99,9 +121,9 @@ export function referenceDiff(results: CaseResult[]): DiffEntry[] {
   return out
 }
 
-/** A value for one line: measured profiles (objects) are cut; reference-diff.json keeps them whole. */
+/** A value for one line, in its units: measured findings (objects) as fields, cut; reference-diff.json keeps them whole. */
 const show = (v: unknown) => {
-  const s = v === undefined ? 'nothing' : typeof v === 'string' ? v : JSON.stringify(v)
+  const s = humanText(v)
   return s.length > 120 ? `${s.slice(0, 117)}...` : s
 }
 

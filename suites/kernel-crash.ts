@@ -2,7 +2,8 @@
  * A kernel crash in what the console printed: the headline a maintainer
  * looks for first and the lines around it, for a case that lost its target.
  */
-const CRASH = /Kernel panic - not syncing|Oops:|BUG: |kernel BUG at|general protection fault|Unable to handle kernel/
+/** A line that says the kernel crashed (not a WARNING: the kernel went on). */
+export const CRASH = /Kernel panic - not syncing|Oops:|BUG: |kernel BUG at|general protection fault|Unable to handle kernel/
 
 export function kernelCrash(consoleTail: string): { headline: string; excerpt: string } | undefined {
   const lines = consoleTail.split('\n')
