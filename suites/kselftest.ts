@@ -2,15 +2,15 @@
  * `dmaheap run --kselftest BINARY`: the upstream dmabuf-heaps selftest (a
  * static binary built for the target) run on the target beside our suites.
  * The agent receives it in chunks into its private folder and runs it with a
- * time limit; its raw output is kept as kselftest.log and its results, read
- * by reports/kselftest-results.ts, join the run's under suite "kselftest".
+ * time limit, as a case of its own; its raw output is kept as kselftest.log
+ * and its results, read by reports/kselftest-results.ts, join the run's under
+ * suite "kselftest".
  */
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import type { Agent } from '../core/agent.js'
-import { InfraError, UsageError } from '../core/errors.js'
+import { UsageError } from '../core/errors.js'
 import type { CaseResult } from '../core/result.js'
-import type { TargetInfo } from '../core/target.js'
+import type { CaseDef } from './harness.js'
 import { kselftestResults } from '../reports/kselftest-results.js'
 
 /** Raw bytes per file_put line: its base64 stays well under the agent's 1 MiB line. */
@@ -36,29 +36,59 @@ export function elfMachine(bytes: Buffer): string {
   return ELF_MACHINES[m] ?? `ELF machine ${m}`
 }
 
-export interface KselftestOutcome {
-  results: CaseResult[]
-  exitStatus: number | null
-  logFile: string
+/** The suite the selftest's results are filed under, and the case that is its run. */
+export const KSELFTEST_SUITE = 'kselftest'
+export const KSELFTEST_CASE = 'kselftest.run'
+
+/** How long the selftest may run on the target (about 3 s under TCG): far past that it hangs. */
+const SELFTEST_TIMEOUT_S = 300
+
+export interface SelftestCase {
+  /** the run of the binary, a case like any other: a crash, a hang or a wrong binary is its result */
+  def: CaseDef
+  /** the selftest's own test points from the last run of def (empty until it ran) */
+  points(): CaseResult[]
 }
 
-export async function runKselftest(agent: Agent, info: TargetInfo, path: string, outputDir: string, timeoutS = 300): Promise<KselftestOutcome> {
-  const bytes = readKselftestBinary(path)
-  const arch = elfMachine(bytes)
-  if (arch !== info.hello.machine) {
-    throw new UsageError(`${path} is an ${arch} program; the target is ${info.hello.machine}`, `build it for ${info.hello.machine}, e.g. ${info.hello.machine === 'aarch64' ? 'aarch64-linux-gnu-gcc' : 'gcc'} -static`)
+/**
+ * The selftest as one case on the kernel pseudo-heap, run before any suite:
+ * a binary for another architecture is that case's ERROR at once (not after
+ * every suite ran), a selftest killed by a signal is its FAIL (a heap that
+ * crashes the program testing it is wrong), a hang is its ERROR, and a kernel
+ * crash during it is handled as during any case (FAIL, the target brought
+ * back). Its output is kept as kselftest.log; its test points are results of
+ * their own.
+ */
+export function selftestCase(path: string, bytes: Buffer, outputDir: string): SelftestCase {
+  let found: CaseResult[] = []
+  const def: CaseDef = {
+    id: KSELFTEST_CASE,
+    title: 'the upstream dmabuf-heaps selftest runs to its end on the target (its test points are results of their own)',
+    timeoutMs: (SELFTEST_TIMEOUT_S + 120) * 1000,
+    async run(ctx) {
+      found = []
+      const { machine, release } = ctx.target.hello
+      const arch = elfMachine(bytes)
+      if (arch !== machine) {
+        throw new Error(`${path} is an ${arch} program; the target is ${machine}: build it for ${machine}, e.g. ${machine === 'aarch64' ? 'aarch64-linux-gnu-gcc' : 'gcc'} -static`)
+      }
+      for (let off = 0; off < bytes.length; off += CHUNK) {
+        await ctx.agent.must('file_put', { name: 'dmabuf-heap', data: bytes.subarray(off, off + CHUNK).toString('base64'), ...(off ? { append: true } : {}) })
+      }
+      const r = await ctx.agent.call('exec', { name: 'dmabuf-heap', timeout_s: SELFTEST_TIMEOUT_S }, (SELFTEST_TIMEOUT_S + 60) * 1000)
+      if (!r.ok) throw new Error(`the selftest could not be started on the target: ${r.errno}`)
+      writeFileSync(join(outputDir, 'kselftest.log'), r.stdout + (r.stderr ? `\n# stderr:\n${r.stderr}` : ''))
+      found = kselftestResults(r.stdout, { target: ctx.target.target, kernel: release, exitStatus: r.exit_status })
+      ctx.check.observe('exit status', r.exit_status ?? `none (${r.signal ?? 'a signal'})`)
+      if (r.timed_out) throw new Error(`the selftest did not finish within ${SELFTEST_TIMEOUT_S} s and was killed; what it printed is in kselftest.log`)
+      const lastHeap = [...r.stdout.matchAll(/Testing heap: (\S+)/g)].at(-1)?.[1]
+      ctx.check.ok(
+        'the selftest ended by itself, not by a signal',
+        r.exit_status !== null,
+        'an exit status',
+        `killed by ${r.signal ?? 'a signal'}${lastHeap ? ` while testing heap ${lastHeap}` : ''} (its output is in kselftest.log)`,
+      )
+    },
   }
-  for (let off = 0; off < bytes.length; off += CHUNK) {
-    await agent.must('file_put', { name: 'dmabuf-heap', data: bytes.subarray(off, off + CHUNK).toString('base64'), ...(off ? { append: true } : {}) })
-  }
-  const r = await agent.call('exec', { name: 'dmabuf-heap', timeout_s: timeoutS }, (timeoutS + 60) * 1000)
-  if (!r.ok) throw new InfraError(`the selftest could not be started on the target: ${r.errno}`)
-  const logFile = join(outputDir, 'kselftest.log')
-  writeFileSync(logFile, r.stdout + (r.stderr ? `\n# stderr:\n${r.stderr}` : ''))
-  const ctx = { target: info.target, kernel: info.hello.release, exitStatus: r.exit_status }
-  const results = kselftestResults(r.stdout, ctx)
-  if (r.timed_out) {
-    results.push({ id: 'kselftest.timeout', suite: 'kselftest', heap: 'all', target: info.target, kernel: info.hello.release, status: 'ERROR', message: `the selftest was killed after ${timeoutS} s`, checks: [], durationMs: r.ms })
-  }
-  return { results, exitStatus: r.exit_status, logFile }
+  return { def, points: () => found }
 }

@@ -10,7 +10,7 @@ import type { Agent } from '../core/agent.js'
 import { InfraError } from '../core/errors.js'
 import { emptyCounts, type CaseResult, type CaseStatus, type RunPlan } from '../core/result.js'
 import type { TargetSession } from '../core/target.js'
-import { runCase, type CaseDef, type CaseEnv, type HeapTraits, type RunSettings, type SuiteDef, type TargetTraits } from './harness.js'
+import { knownTodo, markKnown, runCase, type CaseDef, type CaseEnv, type HeapTraits, type RunSettings, type SuiteDef, type TargetTraits } from './harness.js'
 import type { HeapUnderTest } from './heaps.js'
 import { KernelLog } from './kernel-log.js'
 import { heapBound, meminfoBytes } from './buffers.js'
@@ -20,7 +20,9 @@ import { heapPresentCase } from './properties.js'
 import { parseBootAreas, parseIomem, type PhysRegion } from './physical-layout.js'
 import { BOOT_CASE, BOOT_LOG_FILE, BOOT_SUITE, bootResults, KERNEL_PSEUDO_HEAP, readBootLog } from './boot-log.js'
 import { fdLeakCaseId } from './case-filter.js'
+import { KSELFTEST_CASE, KSELFTEST_SUITE, type SelftestCase } from './kselftest.js'
 import type { BootRecord } from '../core/result.js'
+import { knownOutcome } from './known-outcome.js'
 
 /**
  * How often a run brings a target back after breaks the harness cannot
@@ -112,6 +114,8 @@ export interface SuiteRunInput {
   keepBootLog?(text: string): Promise<void>
   /** whether the boot case is reported (--case/--skip may leave it out); default true */
   bootCase?: boolean
+  /** the upstream selftest, run as a case before the suites (--kselftest) */
+  selftest?: SelftestCase
   /** told as each suite starts and ends on a heap, and as each case starts (the live status on stderr) */
   progress?: RunProgress
 }
@@ -212,11 +216,12 @@ function commentProfiles(root: Test, profiles: Record<string, HeapProfile>, heap
  * are MISS. The boot case runs first, once, on the kernel pseudo-heap (its
  * results on the heaps a boot report names come on top of the plan).
  */
-export function planOf(suites: SuiteDef[], heaps: HeapUnderTest[], bootCase = true): RunPlan {
+export function planOf(suites: SuiteDef[], heaps: HeapUnderTest[], bootCase = true, selftest = false): RunPlan {
   return {
     heaps: heaps.map((h) => h.name),
     suites: [
       ...(bootCase ? [{ name: BOOT_SUITE, cases: [BOOT_CASE], heaps: [KERNEL_PSEUDO_HEAP] }] : []),
+      ...(selftest ? [{ name: KSELFTEST_SUITE, cases: [KSELFTEST_CASE], heaps: [KERNEL_PSEUDO_HEAP] }] : []),
       ...suites.map((s) => ({ name: s.name, cases: [...s.cases.map((c) => c.id), fdLeakCaseId(s.name)] })),
     ],
   }
@@ -224,26 +229,35 @@ export function planOf(suites: SuiteDef[], heaps: HeapUnderTest[], bootCase = tr
 
 const NO_TRACE = { at: null, stack: '' } as object
 
-/** A boot result as TAP: "boot on <heap>" > "boot.kernel-log <heap>", a line per check, the report as comments. */
-async function tapBootResult(root: Test, r: CaseResult): Promise<void> {
+/**
+ * A result made outside runCase (the boot case, the selftest's test points)
+ * as TAP under `parent`: "<id> <heap>", a line per check (or the verdict when
+ * it made none), the kernel's report as comments.
+ */
+async function tapResult(parent: Test, r: CaseResult): Promise<void> {
   const name = `${r.id} ${r.heap}`
-  await root.test(`${BOOT_SUITE} on ${r.heap}`, NO_TRACE, async (g: Test) => {
-    if (r.status === 'SKIP') {
-      await g.test(name, { skip: r.message ?? 'skipped' }, async () => {})
-      return
+  if (r.status === 'SKIP') {
+    await parent.test(name, { skip: r.message ?? 'skipped' }, async () => {})
+    return
+  }
+  // A known failure's failed checks are TODO, and its line says so (markKnown, which needs options of its own).
+  const todo = r.status === 'XFAIL' && r.known ? { todo: knownTodo(r.known.reason) } : {}
+  await parent.test(name, { ...NO_TRACE }, async (t: Test) => {
+    for (const [label, v] of Object.entries(r.observations ?? {})) t.comment(`${name}: observed ${label}: ${String(v)}`)
+    for (const c of r.checks) {
+      if (c.pass) t.pass(`${name}: ${c.label}`)
+      else t.fail(`${name}: ${c.label}: expected ${String(c.expected)}, observed ${String(c.observed)}`, { ...NO_TRACE, ...todo, expected: c.expected, observed: c.observed })
     }
-    await g.test(name, NO_TRACE, async (t: Test) => {
-      for (const [label, v] of Object.entries(r.observations ?? {})) t.comment(`${name}: observed ${label}: ${String(v)}`)
-      for (const c of r.checks) {
-        if (c.pass) t.pass(`${name}: ${c.label}`)
-        else t.fail(`${name}: ${c.label}: expected ${String(c.expected)}, observed ${String(c.observed)}`, { ...NO_TRACE, expected: c.expected, observed: c.observed })
-      }
-      if (r.kernelLog) t.comment(`${name}: what the kernel printed:\n${r.kernelLog.split('\n').slice(0, 60).map((l) => `  ${l}`).join('\n')}`)
-    })
+    if (!r.checks.length) {
+      if (r.status === 'PASS' || r.status === 'DONE') t.pass(name)
+      else t.fail(`${name}: ${r.status}: ${r.message ?? ''}`, NO_TRACE)
+    }
+    if (r.kernelLog) t.comment(`${name}: what the kernel printed:\n${r.kernelLog.split('\n').slice(0, 60).map((l) => `  ${l}`).join('\n')}`)
+    markKnown(t, r)
   })
 }
 
-export async function runSuites({ root, session: first, suites, heaps, settings, missingHeaps = [], recover, onResult: sink, keepBootLog, bootCase = true, progress }: SuiteRunInput): Promise<SuiteRunOutcome> {
+export async function runSuites({ root, session: first, suites, heaps, settings, missingHeaps = [], recover, onResult: sink, keepBootLog, bootCase = true, progress, selftest }: SuiteRunInput): Promise<SuiteRunOutcome> {
   const counts = emptyCounts()
   const propertyResults: CaseResult[] = []
   const onResult = (r: CaseResult) => {
@@ -272,8 +286,8 @@ export async function runSuites({ root, session: first, suites, heaps, settings,
   }
   root.comment(`target: taint at boot: ${bootLog.taint ? `${bootLog.taint.value}${bootLog.taint.flags ? ` (${bootLog.taint.described.join(', ')})` : ' (not tainted)'}` : 'unknown'}`)
   const bootCaseResults = bootCase ? bootResults({ log: bootLog, heaps, target: info.target, kernel: info.hello.release, durationMs: Date.now() - bootStarted }) : []
-  for (const r of bootCaseResults) {
-    await tapBootResult(root, r)
+  for (const r of bootCaseResults.map((b) => knownOutcome(b, settings.knownFailures))) {
+    await root.test(`${BOOT_SUITE} on ${r.heap}`, NO_TRACE, (g: Test) => tapResult(g, r))
     counts[r.status]++
     onResult(r)
   }
@@ -381,6 +395,29 @@ export async function runSuites({ root, session: first, suites, heaps, settings,
     return described
   }
 
+  if (selftest) {
+    // Before any suite: a wrong binary or a crash shows at once, and a target
+    // the selftest broke is brought back before our suites run.
+    const pseudoHeap: HeapUnderTest = { name: KERNEL_PSEUDO_HEAP, kind: 'kernel' }
+    await root.test(`${KSELFTEST_SUITE} on ${KERNEL_PSEUDO_HEAP}`, NO_TRACE, async (t: Test) => {
+      progress?.suiteStarted(KSELFTEST_SUITE, KERNEL_PSEUDO_HEAP, 1)
+      progress?.caseStarted(selftest.def.id)
+      const out = await runCase({ parent: t, def: selftest.def, suite: KSELFTEST_SUITE, env: envFor(pseudoHeap, -1, { cpuAccess: false }), kernelLog })
+      const result = out.infra ? await afterBreak(out.result, out.infra) : out.result
+      counts[result.status]++
+      onResult(result)
+      const perHeap = emptyCounts()
+      perHeap[result.status]++
+      for (const r of selftest.points().map((p) => knownOutcome(p, settings.knownFailures))) {
+        await tapResult(t, r)
+        counts[r.status]++
+        perHeap[r.status]++
+        onResult(r)
+      }
+      progress?.suiteFinished(KSELFTEST_SUITE, KERNEL_PSEUDO_HEAP, perHeap, result.durationMs)
+    })
+  }
+
   for (const suite of suites) {
     for (const heap of heaps) {
       if (infra) break
@@ -415,7 +452,7 @@ export async function runSuites({ root, session: first, suites, heaps, settings,
           if (opened.ok) await agent.must('heap_close', { heap: env.heapHandle })
           const total = cases.length
           t.comment(
-            `${suite.name} on ${heap.name}: ${total} cases: ${perHeap.PASS} pass, ${perHeap.FAIL} fail, ${perHeap.SKIP} skip, ${perHeap.DONE} observed, ${perHeap.ERROR} error`,
+            `${suite.name} on ${heap.name}: ${total} cases: ${perHeap.PASS} pass, ${perHeap.FAIL} fail, ${perHeap.SKIP} skip, ${perHeap.DONE} observed, ${perHeap.ERROR} error${perHeap.XFAIL + perHeap.XPASS ? `, ${perHeap.XFAIL} known failure, ${perHeap.XPASS} XPASS` : ''}`,
           )
         } catch (e) {
           if (e instanceof InfraError) infra = e
