@@ -29,9 +29,12 @@ function dispatchOps(): string[] {
   return [...src.matchAll(/\{ "(\w+)", op_\w+ \}/g)].map((m) => m[1]!).sort()
 }
 
-/** The lines of a sanitizer or libFuzzer report, for a failure message. */
+/** A sanitizer's, libFuzzer's or the driver's report: in the fuzzer, or in a child an op forked (probe, pagemap, exhaust). */
+const REPORT = /==\d+==ERROR|runtime error|fuzz-agent: |ERROR: libFuzzer/
+
+/** The lines of such a report, for a failure message. */
 function report(output: string): string {
-  const at = output.search(/==\d+==ERROR|runtime error|fuzz-agent: |ERROR: libFuzzer/)
+  const at = output.search(REPORT)
   return at < 0 ? output.slice(-3000) : output.slice(at, at + 3000)
 }
 
@@ -58,8 +61,11 @@ t.test('the seed corpus has a real request of every op', async (t) => {
 })
 
 t.test('replayed, the seeds reach every op the policy lets run (past its argument checks)', async (t) => {
-  const r = await execa(fuzzer, ['-runs=0', corpus], { reject: false, all: true, env: { ...sanitizerEnv, DMAHEAP_FUZZ_TRACE: '1' } })
+  const artifacts = mkdtempSync(join(tmpdir(), 'dmaheap-fuzz-seeds-'))
+  const r = await execa(fuzzer, ['-runs=0', `-artifact_prefix=${artifacts}/`, corpus], { reject: false, all: true, env: { ...sanitizerEnv, DMAHEAP_FUZZ_TRACE: '1' } })
   t.equal(r.exitCode, 0, `the seeds run clean${r.exitCode ? `: ${report(r.all)}` : ''}`)
+  t.notOk(REPORT.test(r.all), `no sanitizer report, not even from a forked child${REPORT.test(r.all) ? `: ${report(r.all)}` : ''}`)
+  t.same(readdirSync(artifacts), [], 'no crash input written')
   const lines = r.all.split('\n')
   const reached = new Set<string>()
   const notRun = new Set<string>()
@@ -106,6 +112,7 @@ t.test(`${seconds} s of coverage-guided fuzzing: no crash, leak, UB or broken re
     { reject: false, all: true, env: sanitizerEnv, timeout: (seconds + 120) * 1000 },
   )
   t.equal(r.exitCode, 0, `libFuzzer ended clean${r.exitCode ? `: ${report(r.all)}` : ''}`)
+  t.notOk(REPORT.test(r.all), `no sanitizer report, not even from a forked child${REPORT.test(r.all) ? `: ${report(r.all)}` : ''}`)
   t.same(readdirSync(artifacts), [], 'no crash, leak, timeout or out-of-memory input written')
   const runs = Number(/stat::number_of_executed_units:\s+(\d+)/.exec(r.all)?.[1] ?? 0)
   const cov = /DONE\s+cov: (\d+) ft: (\d+)/.exec(r.all)

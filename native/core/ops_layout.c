@@ -65,6 +65,11 @@ static void pagemap_child(const struct map_slot *m, size_t page, int out)
 	uint64_t entries[512];
 	int fd;
 
+	/* A fault here must end the child as that signal, as in op_probe: not
+	 * run a handler inherited from the parent (the fault guard's chain,
+	 * Node's, a sanitizer's) that would report it as a crash of its own. */
+	signal(SIGBUS, SIG_DFL);
+	signal(SIGSEGV, SIG_DFL);
 	for (size_t i = 0; i < pages; i++)
 		(void)*(volatile uint8_t *)(m->addr + i * page);
 	fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
