@@ -9,6 +9,7 @@
 import { fromWireU64, toWireU64 } from '../core/protocol.js'
 import { allocChecked, mapChecked, needsCpuAccess, onFreshBuffer, verifyLabel } from './buffers.js'
 import type { CaseContext, CaseDef, SuiteDef } from './harness.js'
+import { Held } from './held.js'
 
 const PAGES = 16n
 const SEED = 4242
@@ -24,12 +25,14 @@ const fullAndSubRanges: CaseDef = {
     const full = await mapChecked(ctx, buf.fd, size)
     if (full === undefined) return
     await ctx.agent.must('fill', { map: full, pattern: 'prng', seed: SEED })
+    const held = new Held(ctx)
     for (let k = 1n; k < PAGES; k++) {
       const offset = k * ctx.pageSize
       const m = await ctx.agent.call('mmap', { fd: buf.fd, len: toWireU64(size - offset), offset: toWireU64(offset) })
       if (!ctx.check.succeeded(`mmap ${PAGES - k} pages at page offset ${k}`, m)) continue
-      const v = await ctx.agent.must('verify', { map: m.map, pattern: 'prng', seed: SEED, base: toWireU64(offset) })
-      await ctx.agent.must('munmap', { map: m.map })
+      const map = held.map(m.map)
+      const v = await ctx.agent.must('verify', { map, pattern: 'prng', seed: SEED, base: toWireU64(offset) })
+      await held.unmap(map)
       ctx.check.equal(verifyLabel(`the mapping at page offset ${k} shows buffer bytes ${offset}..${size - 1n}`, v), fromWireU64(v.mismatches), 0n)
     }
   },
@@ -104,9 +107,10 @@ function observedMapping(id: string, title: string, attempts: Array<[string, 'MA
     async run(ctx) {
       const buf = await allocChecked(ctx, 4n * ctx.pageSize)
       if (!buf) return
+      const held = new Held(ctx)
       for (const [label, flags, prot, pages] of attempts) {
         const m = await ctx.agent.call('mmap', { fd: buf.fd, len: toWireU64(pages * ctx.pageSize), prot, flags })
-        if (m.ok) await ctx.agent.must('munmap', { map: m.map })
+        if (m.ok) await held.unmap(held.map(m.map))
         ctx.check.observe(label, m.ok ? 'success' : m.errno)
       }
     },

@@ -7,6 +7,7 @@
 import { toWireU64 } from '../core/protocol.js'
 import { allocForCase, liveBufferBytes, MiB, needsCpuAccess, sizeForHeap } from './buffers.js'
 import type { CaseContext, CaseDef, SuiteDef } from './harness.js'
+import { Held } from './held.js'
 import { isCmaHeap } from './heaps.js'
 
 /** Large enough to stand out of any noise; a smaller heap gets the largest power of two it holds, from 4 MiB. */
@@ -40,17 +41,15 @@ async function gauge(ctx: CaseContext): Promise<bigint> {
 }
 
 /**
- * The buffer under test, and a deferred close that runs only if the case
- * ends before it closed the fd itself (the fd is the thing being tested).
+ * The buffer under test, held: the case closes the fd itself (the close is
+ * what is tested), and Held closes it only if the case ended first.
  */
-async function allocBuffer(ctx: CaseContext): Promise<{ fd: number; size: bigint; closed: () => void } | undefined> {
+async function allocBuffer(ctx: CaseContext, held: Held): Promise<{ fd: number; size: bigint } | undefined> {
   const size = sizeForHeap(ctx, SIZE, MIN_SIZE)
   if (size !== SIZE) ctx.check.observe('buffer size', `${mib(size)} (the heap holds less than ${mib(2n * SIZE)})`)
   const a = await allocForCase(ctx, size, `ALLOC ${mib(size)}`)
   if (!a.ok) return undefined
-  let open = true
-  ctx.defer(async () => open && ctx.agent.must('close', { fd: a.fd }))
-  return { fd: a.fd, size, closed: () => (open = false) }
+  return { fd: held.fd(a.fd), size }
 }
 
 /**
@@ -58,9 +57,9 @@ async function allocBuffer(ctx: CaseContext): Promise<{ fd: number; size: bigint
  * that forgets cma_release still leaves bufinfo): the same size must be
  * allocatable again, which only memory really given back allows.
  */
-async function allocatesAgain(ctx: CaseContext, size: bigint): Promise<void> {
+async function allocatesAgain(ctx: CaseContext, held: Held, size: bigint): Promise<void> {
   const again = await ctx.agent.call('alloc', { heap: ctx.heapHandle, len: toWireU64(size) })
-  if (ctx.check.succeeded(`ALLOC ${mib(size)} again once it was released`, again)) await ctx.agent.must('close', { fd: again.fd })
+  if (ctx.check.succeeded(`ALLOC ${mib(size)} again once it was released`, again)) await held.close(held.fd(again.fd))
 }
 
 /** A quarter of the buffer: far above vmstat drift, far below the buffer. */
@@ -71,16 +70,16 @@ const closeReleases: CaseDef = {
   title: `closing the only fd of a ${mib(SIZE)} buffer (less on a smaller heap) returns its memory (MemAvailable)`,
   async run(ctx) {
     const before = await gauge(ctx)
-    const buf = await allocBuffer(ctx)
+    const held = new Held(ctx)
+    const buf = await allocBuffer(ctx, held)
     if (!buf) return
     const { size } = buf
-    const held = await settle(ctx, (u) => u - before >= size - tolerance(size))
-    ctx.check.ok('the buffer is accounted while its fd is open', held - before >= size - tolerance(size), `about ${mib(size)} more in use`, `${mib(held - before)} more`)
-    await ctx.agent.must('close', { fd: buf.fd })
-    buf.closed()
+    const inUse = await settle(ctx, (u) => u - before >= size - tolerance(size))
+    ctx.check.ok('the buffer is accounted while its fd is open', inUse - before >= size - tolerance(size), `about ${mib(size)} more in use`, `${mib(inUse - before)} more`)
+    await held.close(buf.fd)
     const after = await settle(ctx, (u) => u - before <= tolerance(size))
     ctx.check.ok('its memory is back after close', after - before <= tolerance(size), `back within ${mib(tolerance(size))}`, `${mib(after - before)} still in use`)
-    await allocatesAgain(ctx, size)
+    await allocatesAgain(ctx, held, size)
   },
 }
 
@@ -90,23 +89,21 @@ const mappingHolds: CaseDef = {
   skip: needsCpuAccess,
   async run(ctx) {
     const before = await gauge(ctx)
-    const buf = await allocBuffer(ctx)
+    const held = new Held(ctx)
+    const buf = await allocBuffer(ctx, held)
     if (!buf) return
     const { size } = buf
     const m = await ctx.agent.call('mmap', { fd: buf.fd, len: toWireU64(size) })
     if (!ctx.check.succeeded(`mmap ${mib(size)}`, m)) return
-    let mapped = true
-    ctx.defer(async () => mapped && ctx.agent.must('munmap', { map: m.map }))
-    await ctx.agent.must('fill', { map: m.map, pattern: 'const', byte: 1 })
-    await ctx.agent.must('close', { fd: buf.fd })
-    buf.closed()
-    const held = (await liveBufferBytes(ctx)).bytes
-    ctx.check.ok('after close, the mapping still holds the buffer', held - before >= size - tolerance(size), `about ${mib(size)} still in use`, `${mib(held - before)} in use`)
-    await ctx.agent.must('munmap', { map: m.map })
-    mapped = false
+    const map = held.map(m.map)
+    await ctx.agent.must('fill', { map, pattern: 'const', byte: 1 })
+    await held.close(buf.fd)
+    const inUse = (await liveBufferBytes(ctx)).bytes
+    ctx.check.ok('after close, the mapping still holds the buffer', inUse - before >= size - tolerance(size), `about ${mib(size)} still in use`, `${mib(inUse - before)} in use`)
+    await held.unmap(map)
     const after = await settle(ctx, (u) => u - before <= tolerance(size))
     ctx.check.ok('its memory is back after munmap', after - before <= tolerance(size), `back within ${mib(tolerance(size))}`, `${mib(after - before)} still in use`)
-    await allocatesAgain(ctx, size)
+    await allocatesAgain(ctx, held, size)
   },
 }
 

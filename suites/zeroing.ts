@@ -9,6 +9,7 @@
 import { fromWireU64, toWireU64 } from '../core/protocol.js'
 import { allocForCase, MiB, needsCpuAccess, usableMemory, verifyLabel } from './buffers.js'
 import type { CaseDef, SuiteDef } from './harness.js'
+import { Held } from './held.js'
 
 const DIRT = 0xa5
 
@@ -27,28 +28,20 @@ function zeroingCase(label: string, size: (page: bigint) => bigint, count: numbe
       const buffers = Math.min(count, fit)
       if (buffers < count) ctx.check.observe('buffers', `${buffers} of ${label} (${usable!.why})`)
       ctx.check.observe('init_on_alloc', ctx.targetTraits.initOnAlloc)
-      // Whatever is still held when the case ends early (a SKIP, an
-      // unexpected errno) is released by the deferred cleanup, so the
-      // suite's fd-leak check never blames this case's neighbours.
-      const dirty: Array<{ fd: number; map?: number }> = []
-      const release = async () => {
-        for (const d of dirty.splice(0)) {
-          if (d.map !== undefined) await ctx.agent.must('munmap', { map: d.map })
-          await ctx.agent.must('close', { fd: d.fd })
-        }
-      }
-      ctx.defer(release)
+      // Each round gives its buffers back before the next; whatever is still
+      // held when the case ends early (a SKIP, an unexpected errno) is given
+      // back by Held's deferred cleanup.
+      const held = new Held(ctx)
       for (let i = 0; i < buffers; i++) {
         const a = await allocForCase(ctx, len, `ALLOC ${len} bytes (dirty round, buffer ${i + 1})`)
         if (!a.ok) break
-        const held: { fd: number; map?: number } = { fd: a.fd }
-        dirty.push(held)
-        held.map = (await ctx.agent.must('mmap', { fd: a.fd, len: toWireU64(len) })).map
-        await ctx.agent.must('sync', { fd: a.fd, flags: 'START|WRITE' })
-        await ctx.agent.must('fill', { map: held.map, pattern: 'const', byte: DIRT })
-        await ctx.agent.must('sync', { fd: a.fd, flags: 'END|WRITE' })
+        const fd = held.fd(a.fd)
+        const map = held.map((await ctx.agent.must('mmap', { fd, len: toWireU64(len) })).map)
+        await ctx.agent.must('sync', { fd, flags: 'START|WRITE' })
+        await ctx.agent.must('fill', { map, pattern: 'const', byte: DIRT })
+        await ctx.agent.must('sync', { fd, flags: 'END|WRITE' })
       }
-      await release()
+      await held.releaseAll()
       let dirtyBuffers = 0
       let firstBad = ''
       for (let i = 0; i < buffers; i++) {
@@ -56,13 +49,12 @@ function zeroingCase(label: string, size: (page: bigint) => bigint, count: numbe
         // ENOMEM now is memory the heap did not free, a failure, not a SKIP.
         const a = await ctx.agent.call('alloc', { heap: ctx.heapHandle, len: toWireU64(len) })
         if (!ctx.check.succeeded(`ALLOC ${len} bytes (check round, buffer ${i + 1})`, a)) break
-        const held: { fd: number; map?: number } = { fd: a.fd }
-        dirty.push(held)
-        held.map = (await ctx.agent.must('mmap', { fd: a.fd, len: toWireU64(len), prot: 'PROT_READ' })).map
-        await ctx.agent.must('sync', { fd: a.fd, flags: 'START|READ' })
-        const v = await ctx.agent.must('verify', { map: held.map, pattern: 'const', byte: 0 })
-        await ctx.agent.must('sync', { fd: a.fd, flags: 'END|READ' })
-        await release()
+        const fd = held.fd(a.fd)
+        const map = held.map((await ctx.agent.must('mmap', { fd, len: toWireU64(len), prot: 'PROT_READ' })).map)
+        await ctx.agent.must('sync', { fd, flags: 'START|READ' })
+        const v = await ctx.agent.must('verify', { map, pattern: 'const', byte: 0 })
+        await ctx.agent.must('sync', { fd, flags: 'END|READ' })
+        await held.releaseAll()
         if (fromWireU64(v.mismatches) > 0n) {
           dirtyBuffers++
           firstBad ||= verifyLabel(`buffer ${i + 1}`, v)
