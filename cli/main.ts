@@ -75,6 +75,7 @@ withTargetOptions(
     .option('--previous <dir>', 'a previous run\'s output folder: fail a heap whose capacity shrank since (same target and kernel)')
     .option('--case-timeout <seconds>', 'end a case that takes longer as TIMEOUT and bring the target back (default 600)', seconds)
     .option('--kselftest <binary>', 'also run the upstream dmabuf-heaps selftest (a static binary for the target) and report it beside the suites')
+    .option('--known-failures <file>', 'YAML file of known failures (as compare takes): a FAIL it names is XFAIL and does not fail the run; a PASS it names is XPASS and does')
     .addOption(new Option('--reference-faults <faults>', 'break the reference heap on purpose (self-tests)').argParser(collect).hideHelp())
     .addOption(new Option('--inject <fault@case[@heap]>', 'provoke a kernel fault when a case starts (self-tests)').argParser(collectInjected).hideHelp())
     .option('--farm <file|dir>', 'run on every board of a farm (a YAML listing board files, or a folder of them), each in its own folder')
@@ -83,7 +84,7 @@ withTargetOptions(
       if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a whole number of at least 1')
       return n
     }, 4),
-).action(async (o: TargetFlags & { suite?: string[]; heap?: string[]; case?: string[]; skip?: string[]; output?: string; allowExhaustion?: boolean; memoryBudget?: bigint; referenceFaults?: string[]; expect?: string; previous?: string; caseTimeout?: number; inject?: InjectedFault[]; kselftest?: string; farm?: string; jobs: number }) => {
+).action(async (o: TargetFlags & { suite?: string[]; heap?: string[]; case?: string[]; skip?: string[]; output?: string; allowExhaustion?: boolean; memoryBudget?: bigint; referenceFaults?: string[]; expect?: string; previous?: string; caseTimeout?: number; inject?: InjectedFault[]; kselftest?: string; knownFailures?: string; farm?: string; jobs: number }) => {
   if (o.farm) {
     // Each board runs in its own `dmaheap run --board` process, with these flags.
     const runArgs = [
@@ -97,6 +98,7 @@ withTargetOptions(
       ...(o.expect ? ['--expect', o.expect] : []),
       ...(o.caseTimeout !== undefined ? ['--case-timeout', String(o.caseTimeout)] : []),
       ...(o.kselftest ? ['--kselftest', o.kselftest] : []),
+      ...(o.knownFailures ? ['--known-failures', o.knownFailures] : []),
       ...(o.knownHosts ? ['--known-hosts', o.knownHosts] : []),
       ...(o.acceptNewHostKey ? ['--accept-new-host-key'] : []),
     ]
@@ -121,6 +123,7 @@ withTargetOptions(
       ...(o.memoryBudget !== undefined ? { memoryBudget: o.memoryBudget } : {}),
       ...(o.referenceFaults ? { referenceFaults: o.referenceFaults } : {}),
       ...(o.kselftest ? { kselftest: o.kselftest } : {}),
+      ...(o.knownFailures ? { knownFailures: o.knownFailures } : {}),
       ...targetChoice(o),
     }),
   )
