@@ -26,6 +26,7 @@ import { toMarkdown, verdictOf } from '../reports/markdown.js'
 import { toHtml } from '../reports/html.js'
 import { referenceDiff } from '../reports/reference-diff.js'
 import { classify } from '../reports/compare.js'
+import { buildCompareReport } from '../cli/compare.js'
 import { formatDuration, humanSize, humanText } from '../reports/human-values.js'
 import { valueCell } from '../reports/html-values.js'
 import { repo } from './helpers.js'
@@ -100,6 +101,20 @@ t.test('compare: an XFAIL is the FAIL it is, an XPASS the PASS', async (t) => {
   t.equal(classify(['XFAIL'], 'PASS'), 'fixed')
   t.equal(classify(['XFAIL'], 'XFAIL'), 'persistent-failure')
   t.equal(classify(['PASS'], 'XPASS'), 'unchanged')
+})
+
+t.test('compare --gate: a regression the new run reported as XFAIL is explained by the run\'s own entry', async (t) => {
+  const folder = (results: CaseResult[]) => {
+    const d = mkdtempSync(join(tmpdir(), 'dmaheap-cmp-'))
+    writeFileSync(join(d, 'results.jsonl'), results.map((r) => JSON.stringify(r)).join('\n') + '\n')
+    return d
+  }
+  const old = folder([result('zeroing.page', 'PASS'), result('mmap.private', 'PASS')])
+  const now = folder([knownOutcome(result('zeroing.page', 'FAIL'), entries), result('mmap.private', 'FAIL')])
+  const r = buildCompareReport({ runs: [old, now], gate: true })
+  const page = r.changes.find((c) => c.id === 'zeroing.page')!
+  t.match(page, { class: 'regression', new: 'XFAIL', known: { reason: /^the heap hands out dirty pages \(the run's known failure\)$/ } })
+  t.equal(r.gateFailures, 1, 'only the unexplained regression fails the gate')
 })
 
 // ---- runCase: the live TAP and the status of a known failure ----
