@@ -127,7 +127,7 @@ t.test('the CMA heap warns while it registers: boot.kernel-log fails on the kern
   t.match(kcidb.tests.find((x: { path: string }) => x.path === 'dmaheap.boot.kernel-log.reserved'), { status: 'FAIL', log_excerpt: /heaps\/cma_heap\.c/ })
   t.match(kcidb.tests.find((x: { path: string }) => x.path === 'dmaheap.boot.kernel-log.kernel'), { status: 'FAIL' })
   const html = read(out, 'report.html')
-  t.match(html, /<section class="failure" data-case="boot\.kernel-log" data-heap="reserved">/)
+  t.match(html, /<section class="failure" data-case="boot\.kernel-log" data-heap="reserved"[ >]/)
   t.match(html, /id="boot">Kernel at boot: taint <span class="s-FAIL">512: W \(kernel issued warning\) — W fails boot\.kernel-log/)
   t.match(read(out, 'summary.md'), /\| `boot\.kernel-log` \| reserved \| FAIL \|/)
   const again = await dmaheap(['report', out])
