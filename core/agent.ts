@@ -4,7 +4,7 @@
  * or the local machine.
  */
 import { ProtocolError, UnexpectedErrno } from './errors.js'
-import type { Op, Outcome, Requests, Responses, WireResponse } from './protocol.js'
+import { decodeReply, type Op, type Outcome, type Requests, type Responses } from './protocol.js'
 import type { Transport } from './transport.js'
 
 export const DEFAULT_REQUEST_TIMEOUT_MS = 60_000
@@ -17,27 +17,28 @@ export class Agent {
     private readonly timeoutMs = DEFAULT_REQUEST_TIMEOUT_MS,
   ) {}
 
-  /** One request; a syscall error is an Outcome, not an exception. */
+  /**
+   * One request; a syscall error is an Outcome, not an exception. A reply
+   * that breaks the protocol (not JSON, the wrong id, a field of the wrong
+   * type) loses the link: replies pair with requests by order, so after one
+   * bad line no later reply can be trusted to answer its own request.
+   */
   async call<O extends Op>(op: O, req: Requests[O], timeoutMs = this.timeoutMs): Promise<Outcome<Responses[O]>> {
     const id = this.nextId++
     const line = JSON.stringify({ id, op, ...req })
     const reply = await this.transport.request(line, timeoutMs)
-    let res: WireResponse
-    try {
-      res = JSON.parse(reply) as WireResponse
-    } catch {
-      throw new ProtocolError(`agent sent a line that is not JSON for ${op}: ${reply.slice(0, 200)}`)
-    }
-    if (res.id !== id) throw new ProtocolError(`agent answered id ${res.id} to request ${id} (${op})`)
-    if (res.ok) return res as unknown as Outcome<Responses[O]>
-    if ('error' in res) throw new ProtocolError(`agent refused ${op}: ${res.error}`)
-    return { ok: false, errno: res.errno, errnum: res.errnum, ...(res.fault === undefined ? {} : { fault: res.fault }) }
+    const decoded = decodeReply(op, id, reply)
+    if ('violation' in decoded) throw this.transport.fail(`the agent broke the protocol: ${decoded.violation}`)
+    // The agent is fine, the request was not: a bug in the harness.
+    if ('refused' in decoded) throw new ProtocolError(`agent refused ${op}: ${decoded.refused}`)
+    return decoded.outcome
   }
 
   /** For calls the contract says succeed (setup, cleanup): an errno throws UnexpectedErrno. */
   async must<O extends Op>(op: O, req: Requests[O], timeoutMs?: number): Promise<Responses[O]> {
     const r = await this.call(op, req, timeoutMs)
-    if (!r.ok) throw new UnexpectedErrno(op, r.errno, r.fault)
+    // ok === false, not !ok: alloc_threads' own `ok` is a count, and 0 is a result.
+    if (r.ok === false) throw new UnexpectedErrno(op, r.errno, r.fault)
     return r as unknown as Responses[O]
   }
 

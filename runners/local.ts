@@ -27,9 +27,11 @@ function loadAddon(): Addon {
 
 export class AddonTransport implements Transport {
   private readonly addon = loadAddon()
+  private lost: InfraError | null = null
   // The addon has no timeout of its own: a syscall that hangs blocks a worker
   // thread; the caller's timeout still reports it.
   request(line: string, timeoutMs: number): Promise<string> {
+    if (this.lost) return Promise.reject(this.lost)
     return new Promise((resolve, reject) => {
       const timer = setTimeout(
         () => reject(new InfraError(`local core did not answer within ${timeoutMs} ms: ${line.slice(0, 120)}`)),
@@ -41,7 +43,13 @@ export class AddonTransport implements Transport {
       )
     })
   }
-  async close(): Promise<void> {}
+  /** The core is in this process, so a bad reply is its bug; it is not asked again all the same. */
+  fail(reason: string): InfraError {
+    return (this.lost ??= new InfraError(`local core lost: ${reason}`))
+  }
+  async close(): Promise<void> {
+    this.fail('closed by the harness')
+  }
 }
 
 export const localTarget: Target = {
