@@ -4,16 +4,22 @@
  */
 import { execa } from 'execa'
 import { Agent } from '../core/agent.js'
+import { showWire } from '../core/protocol.js'
 import { StreamTransport } from './stream-transport.js'
+import { TailBuffer } from './tail-buffer.js'
 
 export function spawnAgentProcess(command: string, args: string[]): { agent: Agent; stderr: () => string } {
-  let stderr = ''
+  // The process may print without end: its last 64 KiB say why it died.
+  const stderrTail = new TailBuffer(64 * 1024)
   const proc = execa(command, args, { stdin: 'pipe', stdout: 'pipe', stderr: 'pipe', buffer: false, reject: false })
-  proc.stderr?.on('data', (c: Buffer) => (stderr += c.toString()))
+  proc.stderr?.on('data', (c: Buffer) => stderrTail.push(c))
   const transport = new StreamTransport(proc.stdout!, proc.stdin!, `agent process ${command}`, async () => {
     proc.kill()
     await proc
   })
-  void proc.then((r) => transport.fail(`agent process exited (${r.signal ?? `code ${r.exitCode}`})${stderr ? `: ${stderr.trim()}` : ''}`))
-  return { agent: new Agent(transport), stderr: () => stderr }
+  void proc.then((r) => {
+    const stderr = stderrTail.raw().trim()
+    transport.fail(`agent process exited (${r.signal ?? `code ${r.exitCode}`})${stderr ? `: ${showWire(stderr, 2000)}` : ''}`)
+  })
+  return { agent: new Agent(transport), stderr: () => stderrTail.text() }
 }

@@ -16,6 +16,7 @@ import { Agent } from '../core/agent.js'
 import { InfraError } from '../core/errors.js'
 import type { Responses } from '../core/protocol.js'
 import { StreamTransport } from './stream-transport.js'
+import { TailBuffer } from './tail-buffer.js'
 import { helloOrFail } from './hello.js'
 import { readAccelVerdict, writeAccelVerdict } from './accel-cache.js'
 
@@ -55,6 +56,16 @@ const TAIL_LINES = 400
 /** QEMU creates the agent's socket before it runs the guest. */
 const SOCKET_WAIT_MS = 20_000
 
+/**
+ * A guest may print without end, or one endless line: memory and disk per
+ * boot are bounded. A console line longer than CONSOLE_LINE_MAX is broken
+ * into pieces (as a terminal wraps it); console.log stops at
+ * CONSOLE_FILE_MAX with a note; QEMU's stderr keeps its last QEMU_STDERR_MAX.
+ */
+const CONSOLE_LINE_MAX = 16 * 1024
+const CONSOLE_FILE_MAX = 64 * 1024 * 1024
+const QEMU_STDERR_MAX = 64 * 1024
+
 class Console {
   private lines: string[] = []
   private partial = ''
@@ -64,15 +75,26 @@ class Console {
     this.file = createWriteStream(path, { flags: 'a' })
   }
   push(chunk: Buffer): void {
+    if (this.bytes < CONSOLE_FILE_MAX) {
+      this.file.write(chunk.subarray(0, CONSOLE_FILE_MAX - this.bytes))
+      if (this.bytes + chunk.length >= CONSOLE_FILE_MAX) this.file.write(`\n[dmaheap: console.log stops here, at ${CONSOLE_FILE_MAX >> 20} MiB; the guest printed more]\n`)
+    }
     this.bytes += chunk.length
-    this.file.write(chunk)
     const text = this.partial + chunk.toString('utf8').replace(/\r/g, '')
     const parts = text.split('\n')
     this.partial = parts.pop() ?? ''
-    this.lines.push(...parts)
-    if (this.lines.length > TAIL_LINES) this.lines.splice(0, this.lines.length - TAIL_LINES)
+    for (const part of parts) this.add(part)
+    while (this.partial.length > CONSOLE_LINE_MAX) {
+      this.add(this.partial.slice(0, CONSOLE_LINE_MAX))
+      this.partial = this.partial.slice(CONSOLE_LINE_MAX)
+    }
+  }
+  private add(line: string): void {
+    for (let at = 0; at < line.length || at === 0; at += CONSOLE_LINE_MAX) this.lines.push(line.slice(at, at + CONSOLE_LINE_MAX))
+    if (this.lines.length > 2 * TAIL_LINES) this.lines.splice(0, this.lines.length - TAIL_LINES)
   }
   tail(n = 30): string {
+    if (this.lines.length > TAIL_LINES) this.lines.splice(0, this.lines.length - TAIL_LINES)
     return [...this.lines, this.partial].filter((l) => l !== '').slice(-n).join('\n')
   }
   /** The lines that explain a failure: from the first panic, Oops or BUG line, else the last ones. */
@@ -160,7 +182,7 @@ async function bootOnce(spec: QemuBootSpec, accel: Accel, probeKvm: boolean): Pr
     '-device', `virtserialport,chardev=agent,name=dmaheap.agent`,
   ]
   const t0 = Date.now()
-  let stderr = ''
+  const stderrTail = new TailBuffer(QEMU_STDERR_MAX)
   let exited = false
   const proc: ResultPromise = execa(spec.qemu, args, {
     stdin: 'ignore',
@@ -169,7 +191,8 @@ async function bootOnce(spec: QemuBootSpec, accel: Accel, probeKvm: boolean): Pr
     cleanup: true,
   })
   proc.stdout?.on('data', (c: Buffer) => con.push(c))
-  proc.stderr?.on('data', (c: Buffer) => (stderr += c.toString()))
+  proc.stderr?.on('data', (c: Buffer) => stderrTail.push(c))
+  const stderrText = () => stderrTail.raw()
   const exit = proc.then((r) => {
     exited = true
     return r
@@ -192,10 +215,10 @@ async function bootOnce(spec: QemuBootSpec, accel: Accel, probeKvm: boolean): Pr
 
   const fail = async (kvmHung: boolean, why?: string): Promise<never> => {
     await sleep(100) // let the last console bytes and stderr arrive
-    const cause = why ?? diagnoseBoot(con.tail(TAIL_LINES), stderr, exited)
+    const cause = why ?? diagnoseBoot(con.tail(TAIL_LINES), stderrText(), exited)
     const tail = con.excerpt(20)
     await kill()
-    throw Object.assign(new BootAttemptFailed(cause, kvmHung), { tail, stderr })
+    throw Object.assign(new BootAttemptFailed(cause, kvmHung), { tail, stderr: stderrText() })
   }
 
   try {
@@ -205,7 +228,7 @@ async function bootOnce(spec: QemuBootSpec, accel: Accel, probeKvm: boolean): Pr
     // QEMU may exit between creating the socket and our connect.
     const socket = await connectSocket(sock).catch(() => fail(false))
     const transport = new StreamTransport(socket, socket, 'QEMU virtio-serial port', kill)
-    exit.then(() => transport.fail(`QEMU exited (${diagnoseBoot(con.tail(TAIL_LINES), stderr, true)})`))
+    exit.then(() => transport.fail(`QEMU exited (${diagnoseBoot(con.tail(TAIL_LINES), stderrText(), true)})`))
     const agent = new Agent(transport)
 
     // Wait for the agent, watching for the ways a boot goes wrong meanwhile.
@@ -214,7 +237,7 @@ async function bootOnce(spec: QemuBootSpec, accel: Accel, probeKvm: boolean): Pr
     void (async () => {
       const deadline = t0 + spec.bootTimeoutMs
       while (!exited && !booted && Date.now() < deadline) {
-        if (probeKvm && (/KVM internal error|emulation failure/.test(stderr) || (con.bytes === 0 && Date.now() - t0 > KVM_PROBE_MS))) {
+        if (probeKvm && (/KVM internal error|emulation failure/.test(stderrText()) || (con.bytes === 0 && Date.now() - t0 > KVM_PROBE_MS))) {
           kvmHung = true
           transport.fail('KVM did not run the guest')
           return

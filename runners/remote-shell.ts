@@ -5,6 +5,13 @@
  */
 import type { Readable, Writable } from 'node:stream'
 
+/**
+ * The most of a command's stdout (and of its stderr) kept, its last bytes: a
+ * board's `dmesg` is a few MiB at most; a board printing without end must
+ * not fill the host's memory.
+ */
+export const COMMAND_OUTPUT_MAX = 16 << 20
+
 export interface CommandResult {
   code: number | null
   stdout: string

@@ -13,7 +13,8 @@ import { join } from 'node:path'
 import { execa, type ResultPromise } from 'execa'
 import { InfraError } from '../core/errors.js'
 import { hostKeyRefusal } from './host-keys.js'
-import { shellQuote, type CommandResult, type RemoteProcess, type RemoteShell } from './remote-shell.js'
+import { COMMAND_OUTPUT_MAX, shellQuote, type CommandResult, type RemoteProcess, type RemoteShell } from './remote-shell.js'
+import { TailBuffer } from './tail-buffer.js'
 import type { SshTarget } from './ssh.js'
 
 export interface SystemSshTarget extends Omit<SshTarget, 'knownHosts' | 'readyTimeoutMs'> {
@@ -86,14 +87,20 @@ export async function connectSystemSsh(t: SystemSshTarget): Promise<RemoteShell>
     return {
       description: `ssh to ${where}:${t.port}`,
       async run(command: string, timeoutMs = 60_000): Promise<CommandResult> {
-        const r = await execa('ssh', over(command), { reject: false, timeout: timeoutMs, stdin: 'ignore' })
+        const proc = execa('ssh', over(command), { reject: false, timeout: timeoutMs, stdin: 'ignore', buffer: false })
+        const stdout = new TailBuffer(COMMAND_OUTPUT_MAX)
+        const stderr = new TailBuffer(COMMAND_OUTPUT_MAX)
+        proc.stdout?.on('data', (c: Buffer) => stdout.push(c))
+        proc.stderr?.on('data', (c: Buffer) => stderr.push(c))
+        const r = await proc
         if (r.timedOut) throw new InfraError(`"${command}" on ${where} did not finish within ${timeoutMs / 1000} s`)
         // 255 is ssh's own failure, not the command's
-        if (r.exitCode === 255) throw await failure(String(r.stderr))
-        return { code: r.exitCode ?? null, stdout: String(r.stdout), stderr: String(r.stderr) }
+        if (r.exitCode === 255) throw await failure(stderr.text())
+        // As execa gave them: without the final newline.
+        return { code: r.exitCode ?? null, stdout: stdout.text().replace(/\n$/, ''), stderr: stderr.text().replace(/\n$/, '') }
       },
       async upload(local: string, remote: string, mode: number): Promise<void> {
-        const r = await execa('ssh', over(`cat > ${shellQuote(remote)} && chmod ${mode.toString(8)} ${shellQuote(remote)}`), { reject: false, inputFile: local })
+        const r = await execa('ssh', over(`cat > ${shellQuote(remote)} && chmod ${mode.toString(8)} ${shellQuote(remote)}`), { reject: false, inputFile: local, maxBuffer: COMMAND_OUTPUT_MAX })
         if (r.exitCode === 255) throw await failure(String(r.stderr))
         if (r.exitCode !== 0) throw new InfraError(`uploading ${local} to ${where}:${remote} failed: ${String(r.stderr).trim() || `exit ${r.exitCode}`}`)
       },

@@ -11,7 +11,8 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { Client, type ConnectConfig } from 'ssh2'
 import { InfraError } from '../core/errors.js'
 import { hostKeyRefusal, recordHostKey, verifyHostKey, type HostKeyVerdict } from './host-keys.js'
-import type { CommandResult, RemoteProcess, RemoteShell } from './remote-shell.js'
+import { COMMAND_OUTPUT_MAX, type CommandResult, type RemoteProcess, type RemoteShell } from './remote-shell.js'
+import { TailBuffer } from './tail-buffer.js'
 
 export interface SshTarget {
   host: string
@@ -156,19 +157,19 @@ export async function connectSsh(t: SshTarget): Promise<RemoteShell> {
     async run(command: string, timeoutMs = 60_000): Promise<CommandResult> {
       const ch = await exec(command)
       return guard(new Promise((resolve, reject) => {
-        let stdout = ''
-        let stderr = ''
+        const stdout = new TailBuffer(COMMAND_OUTPUT_MAX)
+        const stderr = new TailBuffer(COMMAND_OUTPUT_MAX)
         let code: number | null = null
         const timer = setTimeout(() => {
           ch.close()
           reject(new InfraError(`"${command}" on ${where} did not finish within ${timeoutMs / 1000} s`))
         }, timeoutMs)
-        ch.on('data', (d: Buffer) => (stdout += d.toString()))
-        ch.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
+        ch.on('data', (d: Buffer) => stdout.push(d))
+        ch.stderr.on('data', (d: Buffer) => stderr.push(d))
         ch.on('exit', (c: number | null) => (code = c))
         ch.on('close', () => {
           clearTimeout(timer)
-          resolve({ code, stdout, stderr })
+          resolve({ code, stdout: stdout.text(), stderr: stderr.text() })
         })
       }))
     },
