@@ -3,7 +3,8 @@ import { Command, InvalidArgumentError, Option } from 'commander'
 import { ExitCode, UsageError } from '../core/errors.js'
 import { listHeaps, listSuites } from './list.js'
 import { formatError } from './output.js'
-import { installInterruptHandler, runCommand } from './run.js'
+import { installInterruptHandler, runCommand, stopTarget } from './run.js'
+import { installCrashHandler } from './crash.js'
 import { kernelBuildCommand } from './kernel.js'
 import { benchCommand } from './bench.js'
 import { KERNEL_ARCHES, type KernelArch } from '../targets/kernel-build.js'
@@ -51,6 +52,9 @@ async function exitWith(work: () => Promise<number>): Promise<void> {
     process.exitCode = ExitCode.infrastructure
   }
 }
+
+// Whatever command runs, an exception nothing caught ends it as exit 2 in one line.
+installCrashHandler(stopTarget)
 
 const program = new Command('dmaheap')
   .description('Conformance tests for Linux dma-buf heaps (/dev/dma_heap/*)')

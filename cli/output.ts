@@ -2,6 +2,7 @@
 import { mkdirSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { InfraError, UsageError } from '../core/errors.js'
+import { showWire } from '../core/protocol.js'
 
 export function makeOutputDir(requested: string | undefined, target: string): string {
   const stamp = new Date().toISOString().replace(/[:.]/g, '-').replace(/-\d{3}Z$/, 'Z')
@@ -14,6 +15,17 @@ export function makeOutputDir(requested: string | undefined, target: string): st
   return dir
 }
 
+/**
+ * An exception the harness did not expect, as an infrastructure error of
+ * one line: what it was and where it was thrown (the first stack frame).
+ */
+export function internalError(e: unknown): InfraError {
+  if (e instanceof InfraError) return e
+  const what = e instanceof Error ? `${e.name}: ${e.message}` : `thrown ${typeof e}: ${String(e)}`
+  const at = e instanceof Error ? e.stack?.split('\n').find((l) => /^\s+at /.test(l))?.trim() : undefined
+  return new InfraError(`internal error: ${showWire(what, 300)}${at ? ` (${showWire(at, 300)})` : ''}`, 'a bug in dmaheap: please report it with this line')
+}
+
 /** "dmaheap: error: <problem> (<fix>)", then any detail indented. */
 export function formatError(e: unknown): string {
   if (e instanceof InfraError || e instanceof UsageError) {
@@ -21,5 +33,5 @@ export function formatError(e: unknown): string {
     const detail = e instanceof InfraError && e.detail ? '\n' + e.detail.split('\n').map((l) => `  | ${l}`).join('\n') : ''
     return line + detail
   }
-  return `dmaheap: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`
+  return formatError(internalError(e))
 }

@@ -27,6 +27,7 @@ import type { HeapExpectations } from '../core/heap-expectations.js'
 import { comparableProfiles, readPreviousProfiles, writeProfiles } from '../suites/previous-profiles.js'
 import { writeViews } from '../reports/views.js'
 import { failureLines, ProgressDisplay } from './progress.js'
+import { crashed, outcomeOfCrash, untilCrash } from './crash.js'
 import { describeEntry, describeKnown, loadKnownFailures } from '../reports/known-failures.js'
 import { failsRun, sortOutcomes } from '../reports/outcomes.js'
 
@@ -111,15 +112,20 @@ export async function startInterruptible(target: Target, ctx: Omit<StartContext,
   }
 }
 
-/** Ctrl-C: stop the target (QEMU must not outlive us) and exit 130. */
+/** Stops the target that runs or starts: QEMU must not outlive us, a board's upload is removed. */
+export function stopTarget(): Promise<unknown> {
+  startAbort.abort()
+  return activeSession?.close() ?? pendingStart?.catch(() => {}) ?? Promise.resolve()
+}
+
+/** Ctrl-C: stop the target and exit 130. */
 export function installInterruptHandler(): void {
   let stopping = false
   const onSignal = () => {
     if (stopping) return
     stopping = true
     log('interrupted; stopping the target')
-    startAbort.abort()
-    void (activeSession?.close() ?? pendingStart?.catch(() => {}) ?? Promise.resolve()).finally(() => process.exit(ExitCode.interrupted))
+    void stopTarget().finally(() => process.exit(ExitCode.interrupted))
   }
   // process.on, not once: a handler that removes itself leaves signal-exit
   // (execa's cleanup) as the only listener, and it re-raises the signal,
@@ -210,6 +216,7 @@ export async function runCommand(opts: RunOptions): Promise<number> {
     const missingHeaps = opts.heap?.length ? [] : Object.keys(opts.expectations ?? {}).filter((n) => !heaps.some((h) => h.name === n))
     const recorded: CaseResult[] = []
     const onResult = (r: CaseResult) => {
+      if (crashed()) return // after an internal error nothing more is trusted, or written
       results.append(r)
       recorded.push(r)
       progress.result(r)
@@ -217,6 +224,7 @@ export async function runCommand(opts: RunOptions): Promise<number> {
     // A target that breaks mid-run (kernel crash, hang, agent or QEMU
     // killed) is started again and the run goes on with the next case.
     const recover = () => {
+      if (crashed()) return Promise.reject(new InfraError('the run stopped at an internal error'))
       log('the target broke during a case; starting it again')
       // A board may be rebooting: it gets a few minutes to answer again.
       return startTarget({ outputDir, log, reconnectWithinMs: RECONNECT_WITHIN_MS })
@@ -232,7 +240,12 @@ export async function runCommand(opts: RunOptions): Promise<number> {
         log(`warning: ${path} not kept: ${(e as NodeJS.ErrnoException).code ?? String(e)}`)
       }
     }
-    const outcome = await runSuites({ root, session, suites, heaps, settings, missingHeaps, recover, onResult, keepBootLog, bootCase, progress, ...(selftest ? { selftest } : {}) })
+    // An exception the suites did not catch, or one thrown anywhere meanwhile
+    // (cli/crash.ts), ends the run here like an infrastructure error: what was
+    // measured is kept and every view written from it.
+    const outcome = await untilCrash(
+      runSuites({ root, session, suites, heaps, settings, missingHeaps, recover, onResult, keepBootLog, bootCase, progress, ...(selftest ? { selftest } : {}) }),
+    ).catch((e) => outcomeOfCrash(e, recorded, activeSession ?? session))
     activeSession = outcome.session
     if (Object.keys(outcome.profiles).length) await writeProfiles(outputDir, { target: target.name, kernel: release, profiles: outcome.profiles })
     const c = outcome.counts
