@@ -22,12 +22,21 @@ export interface ParseContext {
   exitStatus?: number | null
 }
 
+/** Underscores off both ends, by hand: /_+$/ backtracks over every underscore run in the name. */
+function trimUnderscores(s: string): string {
+  let a = 0
+  let b = s.length
+  while (a < b && s[a] === '_') a++
+  while (b > a && s[b - 1] === '_') b--
+  return s.slice(a, b)
+}
+
 const slug = (s: string) =>
-  s
-    .replace(/\s-?\d+\s*$/g, '')
-    .replace(/[^A-Za-z0-9_-]+/g, '_')
-    .replace(/^_+|_+$/g, '')
-    .toLowerCase() || 'unnamed'
+  trimUnderscores(
+    s
+      .replace(/\s-?\d+\s*$/g, '')
+      .replace(/[^A-Za-z0-9_-]+/g, '_'),
+  ).toLowerCase() || 'unnamed'
 
 function statusOf(t: TapTest): { status: CaseStatus; message?: string } {
   switch (t.directive) {
@@ -83,7 +92,61 @@ function fromKtap(log: TapLog, ctx: ParseContext): CaseResult[] {
 }
 
 const FREE_TEXT_HEAP = /^Testing heap: (\S+)/
-const FREE_TEXT_TEST = /^\s+Testing (.+?):\s+(?:\((.*?)\):\s*)?(OK|FAIL(?: \((.*)\))?)?\s*$/
+
+const isSpace = (c: string | undefined) => c !== undefined && c.trim() === '' // what \s matches
+const isLineTerminator = (c: string) => c === '\n' || c === '\r' || c === '\u2028' || c === '\u2029'
+
+/**
+ * "  Testing X:  OK", "  Testing X:  (note):  FAIL (why)": what
+ * /^\s+Testing (.+?):\s+(?:\((.*?)\):\s*)?(OK|FAIL(?: \((.*)\))?)?\s*$/
+ * matched, in linear time (that pattern is quadratic in a run of spaces, and
+ * the selftest's output comes from the target). The tests hold the two
+ * against each other. The name is the shortest that leaves a valid rest;
+ * like the pattern's ".", the name, note and reason hold no line terminator.
+ */
+export function freeTextTest(line: string): { what: string; note?: string; verdict?: string; why?: string } | undefined {
+  const lead = /^\s+Testing /.exec(line)
+  if (!lead) return undefined
+  // nextTerminator[i]: the first line terminator at or after i (or the length)
+  const nextTerminator = new Int32Array(line.length + 1)
+  nextTerminator[line.length] = line.length
+  for (let i = line.length - 1; i >= 0; i--) nextTerminator[i] = isLineTerminator(line[i]!) ? i : nextTerminator[i + 1]!
+  const clean = (from: number, to: number) => nextTerminator[from]! >= to
+  let end = line.length
+  while (end > 0 && isSpace(line[end - 1])) end--
+  /** The verdict filling line[from, end): "", "OK", "FAIL" or "FAIL (why)". */
+  const verdictAt = (from: number): { verdict?: string; why?: string } | undefined => {
+    const n = end - from
+    if (n <= 0) return {}
+    if (n === 2 && line.startsWith('OK', from)) return { verdict: 'OK' }
+    if (n === 4 && line.startsWith('FAIL', from)) return { verdict: 'FAIL' }
+    if (n >= 7 && line.startsWith('FAIL (', from) && line[end - 1] === ')' && clean(from + 6, end - 1)) return { verdict: 'FAIL', why: line.slice(from + 6, end - 1) }
+    return undefined
+  }
+  const skipSpaces = (from: number) => {
+    while (from < line.length && isSpace(line[from])) from++
+    return from
+  }
+  // Where a note may end: a "):" followed by spaces and a valid verdict.
+  // The note is lazy, so each start takes the first such place after it.
+  const noteEnds: number[] = []
+  for (let k = line.indexOf('):'); k >= 0; k = line.indexOf('):', k + 1)) if (verdictAt(skipSpaces(k + 2))) noteEnds.push(k)
+  let nextNote = 0
+  const start = lead[0].length
+  for (let c = line.indexOf(':', start + 1); c >= 0 && clean(start, c); c = line.indexOf(':', c + 1)) {
+    if (!isSpace(line[c + 1])) continue // \s+ after the colon
+    const q = skipSpaces(c + 1)
+    const what = line.slice(start, c)
+    const plain = verdictAt(q)
+    if (plain) return { what, ...plain }
+    if (line[q] !== '(') continue
+    while (nextNote < noteEnds.length && noteEnds[nextNote]! < q + 1) nextNote++
+    const k = noteEnds[nextNote]
+    if (k === undefined || !clean(q + 1, k)) continue
+    return { what, note: line.slice(q + 1, k), ...verdictAt(skipSpaces(k + 2)) }
+  }
+  return undefined
+}
 
 function fromFreeText(text: string, ctx: ParseContext): CaseResult[] {
   const suite = ctx.suite ?? 'kselftest'
@@ -96,11 +159,11 @@ function fromFreeText(text: string, ctx: ParseContext): CaseResult[] {
       heap = h[1]!
       continue
     }
-    const m = FREE_TEXT_TEST.exec(line)
+    const m = freeTextTest(line)
     if (!m) continue
     const n = (ordinal.get(heap) ?? 0) + 1
     ordinal.set(heap, n)
-    const [, what, note, verdict, why] = m
+    const { what, note, verdict, why } = m
     const status: CaseStatus = verdict === 'OK' ? 'PASS' : verdict ? 'FAIL' : 'ERROR'
     const message = verdict === 'OK' ? undefined : verdict ? (why ?? 'FAIL') : 'the test printed no verdict (the program stopped here)'
     out.push({
@@ -121,7 +184,9 @@ function fromFreeText(text: string, ctx: ParseContext): CaseResult[] {
 
 /** Whether the log is KTAP/TAP at all (the free-text generation has no version line nor result lines). */
 export function isTap(text: string): boolean {
-  return /^\s*(# )?(K?TAP version \d+|ok \d|not ok \d)/m.test(text)
+  // [^\S\n], not \s: a \s* may run across lines, and from every line start
+  // over a long run of blank lines that is quadratic.
+  return /^[^\S\n]*(# )?(K?TAP version \d+|ok \d|not ok \d)/m.test(text)
 }
 
 /** Our own KTAP names its target and kernel; a value given on the command line wins. */

@@ -38,13 +38,10 @@ export interface TapLog {
   trailing: string[]
 }
 
-const RESULT = /^(ok|not ok)\b\s*(\d+)?\s*(?:-\s*)?([^#]*?)\s*(?:#\s*(.*))?$/
 const DIRECTIVE = /^(SKIP|TODO|XFAIL|TIMEOUT|ERROR)\b\s*(.*)$/i
-const PLAN = /^1\.\.(\d+)\s*(?:#\s*(.*))?$/
 const VERSION = /^(K?TAP version \d+)\s*$/
-const BAIL = /^Bail out!\s*(.*)$/
-/** What a "# "-prefixed line holds when it is nested TAP rather than a comment. */
-const NESTED_TAP = /^(ok\b|not ok\b|1\.\.\d|K?TAP version|Bail out!|# )/
+/** What a "# "-prefixed line holds when it is nested TAP rather than a comment (sticky: tested where the prefix ends). */
+const NESTED_TAP = /(ok\b|not ok\b|1\.\.\d|K?TAP version|Bail out!|# )/y
 
 interface Line {
   /** nesting depth in columns; each "# " prefix counts as deeper than any indent */
@@ -52,28 +49,61 @@ interface Line {
   text: string
 }
 
+// The reader takes what a target printed (the selftest's output from a
+// board) and any file given to `dmaheap parse`, so every step is linear in
+// the line: no pattern that backtracks over a run of spaces, no re-slicing
+// per nesting level. A result line of 80,000 spaces once took 25 s here.
+
 function measure(raw: string): Line {
-  let text = raw.replace(/\r$/, '')
+  const text = raw.endsWith('\r') ? raw.slice(0, -1) : raw
   let prefixes = 0
+  let indent = 0
+  let at = 0
   for (;;) {
-    const indent = /^ */.exec(text)![0].length
-    const rest = text.slice(indent)
-    if (rest.startsWith('# ') && NESTED_TAP.test(rest.slice(2))) {
+    while (text.charCodeAt(at) === 0x20) at++, indent++
+    NESTED_TAP.lastIndex = at + 2
+    if (text.startsWith('# ', at) && NESTED_TAP.test(text)) {
       // kselftest's runner nests a program's TAP as "# ok 1 ...": one level deeper
       prefixes++
-      text = ' '.repeat(indent) + rest.slice(2)
+      at += 2
       continue
     }
-    return { depth: prefixes * 1000 + indent, text: rest }
+    return { depth: prefixes * 1000 + indent, text: text.slice(at) }
   }
 }
 
-function parseResult(text: string): Omit<TapTest, 'diagnostics' | 'subtests'> | undefined {
-  const m = RESULT.exec(text)
-  if (!m) return undefined
-  const t: Omit<TapTest, 'diagnostics' | 'subtests'> = { ok: m[1] === 'ok', name: (m[3] ?? '').trim() }
-  if (m[2] !== undefined) t.number = Number(m[2])
-  const after = m[4]?.trim()
+const isSpace = (c: string) => c.trim() === '' // what \s matches
+const isWordChar = (c: number) => (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c === 0x5f
+const LINE_TERMINATOR = /[\n\r\u2028\u2029]/
+
+/**
+ * "ok 1 - name # DIRECTIVE reason", by hand in one pass: what
+ * /^(ok|not ok)\b\s*(\d+)?\s*(?:-\s*)?([^#]*?)\s*(?:#\s*(.*))?$/ matched,
+ * without its quadratic backtracking (the tests hold the two against each other).
+ */
+export function parseResult(text: string): Omit<TapTest, 'diagnostics' | 'subtests'> | undefined {
+  const ok = text.startsWith('ok')
+  let i = ok ? 2 : text.startsWith('not ok') ? 6 : -1
+  if (i < 0 || (i < text.length && isWordChar(text.charCodeAt(i)))) return undefined
+  const skipSpaces = () => {
+    while (i < text.length && isSpace(text[i]!)) i++
+  }
+  skipSpaces()
+  const digits = i
+  while (i < text.length && text.charCodeAt(i) >= 0x30 && text.charCodeAt(i) <= 0x39) i++
+  const number = i > digits ? Number(text.slice(digits, i)) : undefined
+  skipSpaces()
+  if (text[i] === '-') {
+    i++
+    skipSpaces()
+  }
+  const hash = text.indexOf('#', i)
+  const rest = hash < 0 ? undefined : text.slice(hash + 1).replace(/^\s+/, '')
+  // "." stops at a line terminator: the pattern did not match such a line.
+  if (rest !== undefined && LINE_TERMINATOR.test(rest)) return undefined
+  const t: Omit<TapTest, 'diagnostics' | 'subtests'> = { ok, name: text.slice(i, hash < 0 ? undefined : hash).trim() }
+  if (number !== undefined) t.number = number
+  const after = rest?.trim()
   if (after) {
     const d = DIRECTIVE.exec(after)
     if (d) {
@@ -82,6 +112,27 @@ function parseResult(text: string): Omit<TapTest, 'diagnostics' | 'subtests'> | 
     } else t.reason = after
   }
   return t
+}
+
+/** "1..N # comment": what /^1\.\.(\d+)\s*(?:#\s*(.*))?$/ matched, in one pass. */
+export function parsePlan(line: string): { count: number; comment?: string } | undefined {
+  if (!line.startsWith('1..')) return undefined
+  let i = 3
+  while (i < line.length && line.charCodeAt(i) >= 0x30 && line.charCodeAt(i) <= 0x39) i++
+  if (i === 3) return undefined
+  const count = Number(line.slice(3, i))
+  while (i < line.length && isSpace(line[i]!)) i++
+  if (i === line.length) return { count }
+  if (line[i] !== '#') return undefined
+  const comment = line.slice(i + 1).replace(/^\s+/, '')
+  return LINE_TERMINATOR.test(comment) ? undefined : { count, comment }
+}
+
+/** "Bail out! reason": what /^Bail out!\s*(.*)$/ matched, in one pass. */
+export function parseBailOut(line: string): string | undefined {
+  if (!line.startsWith('Bail out!')) return undefined
+  const reason = line.slice(9).replace(/^\s+/, '')
+  return LINE_TERMINATOR.test(reason) ? undefined : reason
 }
 
 export function parseTap(text: string): TapLog {
@@ -109,18 +160,18 @@ export function parseTap(text: string): TapLog {
       }
       continue
     }
-    const bail = BAIL.exec(line)
-    if (bail) {
-      log.bailOut = bail[1] ?? ''
+    const bail = parseBailOut(line)
+    if (bail !== undefined) {
+      log.bailOut = bail
       continue
     }
     top ??= depth
-    const plan = PLAN.exec(line)
+    const plan = parsePlan(line)
     if (plan) {
       if (depth === top && log.plan === undefined) {
-        log.plan = Number(plan[1])
-        if (log.plan === 0 && plan[2] && DIRECTIVE.test(plan[2])) log.skipAll = DIRECTIVE.exec(plan[2])![2] ?? ''
-      } else at(depth).plan = Number(plan[1])
+        log.plan = plan.count
+        if (log.plan === 0 && plan.comment && DIRECTIVE.test(plan.comment)) log.skipAll = DIRECTIVE.exec(plan.comment)![2] ?? ''
+      } else at(depth).plan = plan.count
       continue
     }
     // "# Subtest: name" heads a subtest; the parent's result line names it again.
