@@ -80,3 +80,17 @@ t.test('under RLIMIT_NPROC a thread that cannot start is EAGAIN in the reply; th
   t.match(await agent.must('alloc_threads', { heap, len: 4096, threads: 2 }), { ok: 2, threads: 2, first_errno: 'none' }, 'as many threads as the limit allows run')
   t.match(await agent.must('hello', {}), { protocol: 1 }, 'the agent still answers')
 })
+
+t.test('munmap after mremap shrank a mapping unmaps only what is still the mapping\'s', async (t) => {
+  // Anonymous shared mappings (MAP_SHARED|MAP_ANONYMOUS): the fd is ignored.
+  const anon = { fd: 1000, flags: 0x21 }
+  const got = await replies(t, [
+    { id: 1, op: 'mmap', ...anon, len: 65536 },
+    { id: 2, op: 'mremap', map: 1, new_len: 4096, may_move: false },
+    // the tail mremap gave back is free address space: the next mapping may land there
+    { id: 3, op: 'mmap', ...anon, len: 4096 },
+    { id: 4, op: 'munmap', map: 1 },
+    { id: 5, op: 'fill', map: 2, pattern: 'const', byte: 1 },
+  ].map((r) => `${JSON.stringify(r)}\n`).join(''))
+  t.same(got.map((r) => r.ok), [true, true, true, true, true], JSON.stringify(got.at(-1)))
+})

@@ -323,7 +323,7 @@ void op_mmap(struct request *r)
 		return;
 	}
 	maps[slot] = (struct map_slot){ .used = true, .model = b != NULL, .addr = p, .len = (size_t)len,
-					.reserve = reserve, .reserve_len = span + page };
+					.guard = reserve + span };
 	jb_u64(r->out, "map", (uint64_t)slot + 1);
 	if (r->out->failed)
 		map_slot_release(&maps[slot]);

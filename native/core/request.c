@@ -275,7 +275,7 @@ int read_text_file(const char *path, struct jbuf *out, const char *key)
 int map_slot_release(struct map_slot *m)
 {
 	int err = munmap(m->addr, m->len) < 0 ? errno : 0;
-	munmap(m->reserve, m->reserve_len);
+	munmap(m->guard, (size_t)sysconf(_SC_PAGESIZE));
 	*m = (struct map_slot){ 0 };
 	return err;
 }

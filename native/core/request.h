@@ -27,11 +27,11 @@ struct map_slot {
 	bool model;      /* a reference model buffer's mapping */
 	uint8_t *addr;
 	size_t len;
-	/* The address range reserved for it: the mapping, then a PROT_NONE
-	 * guard page. Unmapped whole on munmap, so a mapping that mremap
-	 * shrank or moved leaves nothing of its reservation behind. */
-	uint8_t *reserve;
-	size_t reserve_len;
+	/* The PROT_NONE page right after the mapping as it was made. Only it
+	 * and the mapping are unmapped on release, never the whole range first
+	 * reserved: what mremap shrank off or moved away from is no longer
+	 * ours, and may be someone else's mapping by then. */
+	uint8_t *guard;
 };
 
 extern struct heap_slot heaps[MAX_HEAPS];
@@ -64,7 +64,7 @@ struct map_slot *get_map(struct request *r);
 bool get_range(struct request *r, const struct map_slot *m, uint64_t *off, uint64_t *len);
 bool get_pattern(struct request *r, struct pattern *p);
 
-/* Unmaps a mapping and its reservation and frees the slot; 0 or errno. */
+/* Unmaps a mapping and its guard page and frees the slot; 0 or errno. */
 int map_slot_release(struct map_slot *m);
 
 /* A free slot in heaps[] or maps[]; -1 (with a bad-request error) when full. */
