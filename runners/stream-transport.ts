@@ -29,6 +29,7 @@ export class StreamTransport implements Transport {
   private partial: Buffer[] = []
   private partialBytes = 0
   private lost: InfraError | null = null
+  private closing: Promise<void> | undefined
 
   constructor(
     private readonly input: Readable,
@@ -117,10 +118,17 @@ export class StreamTransport implements Transport {
     })
   }
 
-  async close(): Promise<void> {
-    this.fail('closed by the harness')
-    this.output.end()
-    this.input.destroy()
-    await this.onClose?.()
+  /**
+   * Once: a session may be closed twice (after a break, then as the run
+   * ends), and its onClose must not wait a second time for what the first
+   * wait already gave up on (an agent whose exit never showed).
+   */
+  close(): Promise<void> {
+    return (this.closing ??= (async () => {
+      this.fail('closed by the harness')
+      this.output.end()
+      this.input.destroy()
+      await this.onClose?.()
+    })())
   }
 }

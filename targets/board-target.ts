@@ -159,6 +159,10 @@ export function boardTarget(board: BoardDescription, opts: BoardConnectOptions =
         void proc.exit.then(() => (exited = true))
         const transport = new StreamTransport(fromAgent, proc.stdin, `agent over SSH on ${board.name}`, async () => {
           proc.kill()
+          // What the agent still sends is drained: a channel whose output
+          // nobody reads never ends, and its exit would never show.
+          proc.stdout.unpipe(fromAgent)
+          proc.stdout.resume()
           if (!exited) await Promise.race([proc.exit, sleep(AGENT_EXIT_WAIT_MS, undefined, { ref: false })])
           await cleanup()
         })
