@@ -66,7 +66,7 @@ const CONSOLE_LINE_MAX = 16 * 1024
 const CONSOLE_FILE_MAX = 64 * 1024 * 1024
 const QEMU_STDERR_MAX = 64 * 1024
 
-class Console {
+export class Console {
   private lines: string[] = []
   private partial = ''
   private readonly file: WriteStream
