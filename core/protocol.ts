@@ -77,7 +77,8 @@ export interface Requests {
   vgem_open: {}
   prime_import: { dev: number; fd: number }
   gem_close: { dev: number; handle: number }
-  bench: { kind: BenchKind; heap?: number; len?: WireU64; budget_ms?: number; threads?: number }
+  /** min_samples (default 20): the fewest samples whatever the budget */
+  bench: { kind: BenchKind; heap?: number; len?: WireU64; budget_ms?: number; threads?: number; min_samples?: number }
   /** work of a figure's size that involves no heap (native/core/ops_yardstick.c): what a figure is judged against */
   yardstick: { kind: YardstickKind; len?: WireU64; budget_ms?: number; threads?: number; min_samples?: number }
   pagemap: { map: number }
@@ -150,6 +151,8 @@ const heapName = z.string().regex(/^[^/\u0000-\u001f\u007f]{1,255}$/, 'expected 
 const pageSize = z.int().refine((n) => n >= 1024 && n <= 1 << 21 && (n & (n - 1)) === 0, 'expected a power of two from 1 KiB to 2 MiB')
 /** "<first pfn, hex>+<count>" runs, space-separated */
 const pfnRuns = z.string().regex(/^(?:[0-9a-f]+\+[0-9]+(?: [0-9a-f]+\+[0-9]+)*)?$/, 'expected runs like "1a2b+16 1c00+4"')
+/** uname's words and version strings: shown on the terminal and kept in run.json, so no control bytes */
+const word = z.string().regex(/^[\x20-\x7e]{1,256}$/, 'expected printable ASCII, at most 256 characters')
 const nothing = z.object({})
 const text = z.object({ text: z.string() })
 
@@ -172,12 +175,12 @@ export type NsStats = z.output<typeof nsStatsSchema>
 export const responseSchemas = {
   hello: z.object({
     protocol: count,
-    agent: z.string(),
-    sysname: z.string(),
-    machine: z.string(),
-    release: z.string(),
+    agent: word,
+    sysname: word,
+    machine: word,
+    release: word,
     page_size: pageSize,
-    reference_heap: z.string(),
+    reference_heap: word,
     udmabuf: z.boolean(),
     dma_heap_dir: z.boolean(),
     pid: z.int().min(1),
