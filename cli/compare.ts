@@ -8,13 +8,13 @@
  */
 import { ExitCode, UsageError } from '../core/errors.js'
 import { CHANGE_CLASSES, compareRuns, type CaseChange, type ChangeClass } from '../reports/compare.js'
-import { knownFailureOf, loadKnownFailures, staleEntries, type KnownFailure } from '../reports/known-failures.js'
+import { knownFailureOf, loadKnownFailures, staleEntries, type KnownFailure } from '../core/known-failures.js'
 import { loadRun } from '../reports/run-data.js'
 
 export interface CompareCommandOptions {
   runs: string[]
   gate?: boolean
-  expectations?: string
+  knownFailures?: string
   byKernel?: boolean
   json?: boolean
 }
@@ -41,7 +41,7 @@ const LABEL: Record<ChangeClass, string> = {
 
 export function buildCompareReport(opts: CompareCommandOptions): CompareReport {
   if (opts.runs.length < 2) throw new UsageError('compare needs an old run and a new run', 'run `dmaheap compare OLD [OLD...] NEW` with output folders or results.jsonl files')
-  const known = opts.expectations ? loadKnownFailures(opts.expectations) : []
+  const known = opts.knownFailures ? loadKnownFailures(opts.knownFailures) : []
   const loaded = opts.runs.map((p) => loadRun(p))
   const now = loaded.pop()!
   const changes = compareRuns(
@@ -84,7 +84,7 @@ function formatReport(r: CompareReport): string {
     if (shown.length < mine.length) lines.push(`  ... and ${mine.length - shown.length} more (--json lists them all)`)
   }
   if (r.stale.length) {
-    lines.push('', 'stale expectations (they match no failure in the new run; remove them or narrow them):')
+    lines.push('', 'stale known-failures entries (they match no failure in the new run; remove them or narrow them):')
     for (const s of r.stale) lines.push(`  ${s.case}${s.heaps ? ` on ${s.heaps.join(',')}` : ''}${s.kernel ? ` kernel ${s.kernel}` : ''}: ${s.reason}`)
   }
   return lines.join('\n')

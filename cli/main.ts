@@ -201,7 +201,7 @@ program
   .option('--json', 'print the comparison as JSON')
   .action(async (runs: string[], o: { gate?: boolean; knownFailures?: string; byKernel?: boolean; json?: boolean }) => {
     await exitWith(async () =>
-      compareCommand({ runs, ...(o.gate ? { gate: true } : {}), ...(o.knownFailures ? { expectations: o.knownFailures } : {}), ...(o.byKernel ? { byKernel: true } : {}), ...(o.json ? { json: true } : {}) }),
+      compareCommand({ runs, ...(o.gate ? { gate: true } : {}), ...(o.knownFailures ? { knownFailures: o.knownFailures } : {}), ...(o.byKernel ? { byKernel: true } : {}), ...(o.json ? { json: true } : {}) }),
     )
   })
 

@@ -28,7 +28,7 @@ import { comparableProfiles, readPreviousProfiles, writeProfiles } from '../suit
 import { writeViews } from '../reports/views.js'
 import { failureLines, ProgressDisplay } from './progress.js'
 import { crashed, outcomeOfCrash, untilCrash } from './crash.js'
-import { describeEntry, describeKnown, loadKnownFailures } from '../reports/known-failures.js'
+import { describeEntry, describeKnown, loadKnownFailures } from '../core/known-failures.js'
 import { failsRun, sortOutcomes } from '../reports/outcomes.js'
 
 export interface RunOptions extends TargetChoice {

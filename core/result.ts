@@ -1,5 +1,5 @@
 import type { TargetInfo } from './target.js'
-import type { KnownFailure } from '../reports/known-failures.js'
+import type { KnownFailure } from './known-failures.js'
 
 /**
  * The result model: one record per (case, heap) as it finishes. Statuses are

@@ -19,7 +19,7 @@ import { isReferenceHeap, type DiffEntry } from './reference-diff.js'
 import { buildProfiles, describeProfile } from '../suites/heap-profile.js'
 import { esc, link, valueCell } from './html-values.js'
 import { formatDuration } from './human-values.js'
-import { describeEntry } from './known-failures.js'
+import { describeEntry } from '../core/known-failures.js'
 import { sortOutcomes } from './outcomes.js'
 const anchor = (suite: string, heap: string) => `g-${suite}-${heap}`.replace(/[^A-Za-z0-9_-]/g, '_')
 

@@ -16,7 +16,7 @@ import type { CaseResult } from '../core/result.js'
 import type { RunRecord } from '../core/result.js'
 import { describeDiff, type DiffEntry } from './reference-diff.js'
 import { groupResults } from './groups.js'
-import { describeKnown } from './known-failures.js'
+import { describeKnown } from '../core/known-failures.js'
 
 /** Characters XML 1.0 cannot carry (a kernel log may hold them). */
 const xmlText = (s: string) => s.replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/g, '\uFFFD')

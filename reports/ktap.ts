@@ -12,7 +12,7 @@ import type { CaseResult } from '../core/result.js'
 import type { DiffEntry } from './reference-diff.js'
 import { describeDiff } from './reference-diff.js'
 import { groupResults } from './groups.js'
-import { describeKnown } from './known-failures.js'
+import { describeKnown } from '../core/known-failures.js'
 
 /** KTAP descriptions cannot contain '#', and a line break would end the line. */
 const clean = (s: string) => s.replace(/#/g, '').replace(/\s+/g, ' ').trim()

@@ -9,7 +9,7 @@
 import type { CaseResult, CaseStatus, RunRecord } from '../core/result.js'
 import { countAll, groupResults } from './groups.js'
 import { describeDiff, isReferenceHeap, type DiffEntry } from './reference-diff.js'
-import { describeEntry, describeKnown } from './known-failures.js'
+import { describeEntry, describeKnown } from '../core/known-failures.js'
 import { failsRun, sortOutcomes } from './outcomes.js'
 
 const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ')

@@ -6,7 +6,7 @@
  * views and run.json, so they all tell the same story.
  */
 import type { CaseResult, CaseStatus } from '../core/result.js'
-import { keyOf, staleEntries, type KnownFailure } from './known-failures.js'
+import { keyOf, staleEntries, type KnownFailure } from '../core/known-failures.js'
 
 export interface RunOutcomes {
   /** FAIL and ERROR: what a developer must look at */

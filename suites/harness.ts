@@ -16,7 +16,7 @@ import type { KernelLog } from './kernel-log.js'
 import type { HeapExpectations } from '../core/heap-expectations.js'
 import type { HeapProfile } from './heap-profile.js'
 import type { PhysRegion } from './physical-layout.js'
-import { knownFailureOf, type KnownFailure } from '../reports/known-failures.js'
+import { knownFailureOf, type KnownFailure } from '../core/known-failures.js'
 import { crashedIn, knownOutcome } from './known-outcome.js'
 
 /** What the user allowed for this run. */

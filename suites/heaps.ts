@@ -4,7 +4,7 @@
  * /dev/dma_heap.
  */
 import { REFERENCE_HEAP, type ReferenceBacking } from '../core/protocol.js'
-import { expectation } from './expectations.js'
+import { kernelBehaviour } from './kernel-behaviour.js'
 
 export interface HeapUnderTest {
   /** the name the agent opens: a /dev/dma_heap node, or the reference heap with its faults */
@@ -24,17 +24,6 @@ export function heapsOf(listed: string[], referenceFaults: string[] = []): HeapU
   ]
 }
 
-/** [major, minor, patch] of a release string such as "6.12.117+deb12-amd64". */
-export function kernelVersion(release: string): [number, number, number] {
-  const m = /^(\d+)\.(\d+)(?:\.(\d+))?/.exec(release)
-  return m ? [Number(m[1]), Number(m[2]), Number(m[3] ?? 0)] : [0, 0, 0]
-}
-
-export function versionAtLeast(release: string, major: number, minor: number): boolean {
-  const [a, b] = kernelVersion(release)
-  return a > major || (a === major && b >= minor)
-}
-
 /**
  * fdinfo's exp_name for a buffer: for a kernel heap, per the version table
  * (the heap's name since 5.13); for the reference heap, "udmabuf" when
@@ -43,11 +32,11 @@ export function versionAtLeast(release: string, major: number, minor: number): b
  */
 export function expectedExporter(heap: HeapUnderTest, release: string, backing?: ReferenceBacking): string | undefined {
   if (heap.kind === 'reference') return backing === 'udmabuf' ? 'udmabuf' : REFERENCE_HEAP
-  return expectation('exp_name', release) === 'heap name' ? heap.name : undefined
+  return kernelBehaviour('exp_name', release) === 'heap name' ? heap.name : undefined
 }
 
 /** A heap backed by a CMA area: its memory shows in CmaTotal/CmaFree. */
 export function isCmaHeap(heap: HeapUnderTest, release: string): boolean {
   if (heap.kind !== 'kernel') return false
-  return heap.name === expectation('cma_heap_name', release) || heap.name === 'reserved' || /cma/i.test(heap.name)
+  return heap.name === kernelBehaviour('cma_heap_name', release) || heap.name === 'reserved' || /cma/i.test(heap.name)
 }

@@ -6,7 +6,7 @@
  */
 import type { CaseContext, CaseDef, CaseEnv, SuiteDef } from './harness.js'
 import { onFreshBuffer } from './buffers.js'
-import { expectation } from './expectations.js'
+import { kernelBehaviour } from './kernel-behaviour.js'
 
 function skipImport(env: CaseEnv): string | undefined {
   if (!env.targetTraits.vgem) return 'no vgem device on this target (needs CONFIG_DRM_VGEM and vgem.ko loaded)'
@@ -55,7 +55,7 @@ const nameAttached = onImported({
   title: 'SET_NAME while attached: succeeds from ~5.16, EBUSY before',
   async run(ctx, fd) {
     const r = await ctx.agent.call('set_name', { fd, name: 'dmaheap-attached' })
-    const want = expectation('set_name_attached', ctx.target.hello.release)
+    const want = kernelBehaviour('set_name_attached', ctx.target.hello.release)
     if (want === 'success') ctx.check.succeeded('SET_NAME after a vgem import', r)
     else ctx.check.failsWith('SET_NAME after a vgem import', r, want)
   },

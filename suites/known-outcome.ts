@@ -7,7 +7,7 @@
  * kernel down. The one rule for the live TAP, results.jsonl and every view.
  */
 import type { CaseResult } from '../core/result.js'
-import { keyOf, knownFailureOf, refOf, type KnownFailure } from '../reports/known-failures.js'
+import { keyOf, knownFailureOf, refOf, type KnownFailure } from '../core/known-failures.js'
 import { CRASH } from './kernel-crash.js'
 
 /** Whether what the kernel printed during the case shows a crash. */

@@ -11,7 +11,7 @@ import { join } from 'node:path'
 import { UsageError } from '../core/errors.js'
 import type { CaseResult } from '../core/result.js'
 import type { CaseDef } from './harness.js'
-import { kselftestResults } from '../reports/kselftest-results.js'
+import { kselftestResults } from './kselftest-results.js'
 
 /** Raw bytes per file_put line: its base64 stays well under the agent's 1 MiB line. */
 const CHUNK = 512 * 1024

@@ -9,7 +9,7 @@
 import { toWireU64 } from '../core/protocol.js'
 import { needsRawIoctls, onFreshBuffer, parseColonLines } from './buffers.js'
 import type { CaseDef, SuiteDef } from './harness.js'
-import { expectation } from './expectations.js'
+import { kernelBehaviour } from './kernel-behaviour.js'
 
 const DIRECTIONS = ['READ', 'WRITE', 'RW'] as const
 
@@ -75,7 +75,7 @@ function setName(variant: 'A' | 'B'): CaseDef {
 }
 
 const syncFileSkip: CaseDef['skip'] = ({ target, heap }) =>
-  expectation('sync_file_ioctls', target.hello.release) === 'ENOTTY'
+  kernelBehaviour('sync_file_ioctls', target.hello.release) === 'ENOTTY'
     ? 'the sync_file ioctls exist from Linux 6.0'
     : heap.kind === 'reference' && !target.hello.udmabuf
       ? 'the reference heap is modelled over a memfd here (no /dev/udmabuf: needs CONFIG_UDMABUF): a sync_file needs a real dma-buf'

@@ -5,8 +5,8 @@
 // replace on random short lines (where backtracking costs nothing), and the
 // inputs that were quadratic are timed.
 import t from 'tap'
-import { parseBailOut, parsePlan, parseResult, parseTap } from '../reports/ktap-parse.js'
-import { freeTextTest, isTap, kselftestResults } from '../reports/kselftest-results.js'
+import { parseBailOut, parsePlan, parseResult, parseTap } from '../suites/ktap-parse.js'
+import { freeTextTest, isTap, kselftestResults } from '../suites/kselftest-results.js'
 import { dmaheap, tempOutput } from './helpers.js'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { dirname } from 'node:path'

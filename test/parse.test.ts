@@ -4,10 +4,10 @@
 // kernel ranges. No target involved.
 import t from 'tap'
 import { join } from 'node:path'
-import { parseTap } from '../reports/ktap-parse.js'
-import { kselftestResults } from '../reports/kselftest-results.js'
+import { parseTap } from '../suites/ktap-parse.js'
+import { kselftestResults } from '../suites/kselftest-results.js'
 import { classify } from '../reports/compare.js'
-import { inRange, rangeProblem } from '../reports/kernel-range.js'
+import { inRange, rangeProblem } from '../core/kernel-range.js'
 import { referenceDiff } from '../reports/reference-diff.js'
 import { withMissing } from '../reports/run-data.js'
 import type { CaseResult, RunRecord } from '../core/result.js'

@@ -2,11 +2,12 @@
 import t from 'tap'
 import { fromWireU64, toWireU64 } from '../core/protocol.js'
 import { pageAlign, parseColonLines, U64_MAX } from '../suites/buffers.js'
-import { expectedExporter, kernelVersion, versionAtLeast } from '../suites/heaps.js'
+import { expectedExporter } from '../suites/heaps.js'
+import { kernelVersion, versionAtLeast } from '../suites/kernel-behaviour.js'
 import { newestPackage } from '../targets/debian-kernel.js'
 import { diagnoseBoot } from '../runners/qemu.js'
 import { ALLOC_SIZES, allocSuite } from '../suites/alloc.js'
-import { expectation } from '../suites/expectations.js'
+import { kernelBehaviour } from '../suites/kernel-behaviour.js'
 import { initOnAllocSetting } from '../suites/run.js'
 import { moduleDepends } from '../targets/modules.js'
 import { KERNEL_PROBLEM } from '../suites/kernel-log.js'
@@ -49,13 +50,13 @@ t.test('kernel versions and the exporter name by version', async (t) => {
 })
 
 t.test('version-dependent expectations are data with ranges', async (t) => {
-  t.equal(expectation('cma_heap_name', '6.12.117+deb12-amd64'), 'reserved')
-  t.equal(expectation('cma_heap_name', '6.17.0'), 'default_cma_region')
-  t.equal(expectation('set_name_attached', '5.15.0'), 'EBUSY')
-  t.equal(expectation('set_name_attached', '5.16.0'), 'success')
-  t.equal(expectation('exp_name', '5.12.9'), 'module name')
-  t.equal(expectation('sync_file_ioctls', '5.19.0'), 'ENOTTY')
-  t.equal(expectation('sync_file_ioctls', '6.0.0'), 'present')
+  t.equal(kernelBehaviour('cma_heap_name', '6.12.117+deb12-amd64'), 'reserved')
+  t.equal(kernelBehaviour('cma_heap_name', '6.17.0'), 'default_cma_region')
+  t.equal(kernelBehaviour('set_name_attached', '5.15.0'), 'EBUSY')
+  t.equal(kernelBehaviour('set_name_attached', '5.16.0'), 'success')
+  t.equal(kernelBehaviour('exp_name', '5.12.9'), 'module name')
+  t.equal(kernelBehaviour('sync_file_ioctls', '5.19.0'), 'ENOTTY')
+  t.equal(kernelBehaviour('sync_file_ioctls', '6.0.0'), 'present')
 })
 
 t.test('init_on_alloc is read from the command line, else the config default', async (t) => {

@@ -197,7 +197,7 @@ t.test('known failures: the gate passes on explained regressions, stale entries 
   const r = await dmaheap(['compare', clean, broken, '--gate', '--known-failures', file])
   t.equal(r.exitCode, 0, `every regression is known: the gate passes (${r.stdout.slice(0, 500)})`)
   t.match(r.stdout, /zeroing\.page on dmaheap-reference\+nozero .*\[known: the nozero fault profile leaves buffers dirty on purpose https:\/\/example\.org\/nozero\]/)
-  t.match(r.stdout, /stale expectations[^\n]*\n {2}import\.\* on system: fixed long ago/, 'the entry that matches nothing is stale')
+  t.match(r.stdout, /stale known-failures entries[^\n]*\n {2}import\.\* on system: fixed long ago/, 'the entry that matches nothing is stale')
   writeFileSync(file, 'known-failures:\n  - case: zeroing.page\n    kernel: "6.x"\n    reason: r\n')
   const bad = await dmaheap(['compare', clean, broken, '--known-failures', file])
   t.equal(bad.exitCode, 2)

@@ -1,9 +1,21 @@
 /**
- * Results that differ by kernel version, as data: each entry says what a
- * kernel in a version range does, and where that comes from. Cases ask by
- * key; nothing version-dependent is written inline in a case.
+ * What the kernel does that differs by version, as data: each entry says
+ * what a kernel in a version range does, and where that comes from. Cases
+ * ask by key; nothing version-dependent is written inline in a case. (Not
+ * to be confused with heap expectations, what a user states a heap must
+ * deliver, or known failures.)
  */
-import { kernelVersion } from './heaps.js'
+
+/** [major, minor, patch] of a release string such as "6.12.117+deb12-amd64". */
+export function kernelVersion(release: string): [number, number, number] {
+  const m = /^(\d+)\.(\d+)(?:\.(\d+))?/.exec(release)
+  return m ? [Number(m[1]), Number(m[2]), Number(m[3] ?? 0)] : [0, 0, 0]
+}
+
+export function versionAtLeast(release: string, major: number, minor: number): boolean {
+  const [a, b] = kernelVersion(release)
+  return a > major || (a === major && b >= minor)
+}
 
 interface Range<T> {
   /** first version it holds for, inclusive ("5.13"); absent: since the beginning */
@@ -14,7 +26,7 @@ interface Range<T> {
   source: string
 }
 
-export const EXPECTATIONS = {
+export const KERNEL_BEHAVIOUR = {
   /** fdinfo exp_name of a heap's buffer */
   exp_name: [
     { until: '5.13', value: 'module name', source: 'before 2eebbdbaab5f the exporter was KBUILD_MODNAME (system_heap, heap_helpers)' },
@@ -37,7 +49,7 @@ export const EXPECTATIONS = {
   ],
 } satisfies Record<string, Range<string>[]>
 
-export type ExpectationKey = keyof typeof EXPECTATIONS
+export type BehaviourKey = keyof typeof KERNEL_BEHAVIOUR
 
 function cmp(release: string, version: string): number {
   const a = kernelVersion(release)
@@ -46,10 +58,10 @@ function cmp(release: string, version: string): number {
   return 0
 }
 
-/** The expected value for this kernel release. */
-export function expectation(key: ExpectationKey, release: string): string {
-  const ranges: Range<string>[] = EXPECTATIONS[key]
+/** What this kernel release does, by key. */
+export function kernelBehaviour(key: BehaviourKey, release: string): string {
+  const ranges: Range<string>[] = KERNEL_BEHAVIOUR[key]
   const hit = ranges.find((r) => (!r.from || cmp(release, r.from) >= 0) && (!r.until || cmp(release, r.until) < 0))
-  if (!hit) throw new Error(`no expectation ${key} for Linux ${release}`)
+  if (!hit) throw new Error(`no kernel behaviour ${key} for Linux ${release}`)
   return hit.value
 }

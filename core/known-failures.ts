@@ -14,10 +14,10 @@
  *       link: https://lore.kernel.org/...
  */
 import { z } from 'zod'
-import { loadDescription } from '../core/description-file.js'
+import { loadDescription } from './description-file.js'
 import { inRange, rangeProblem } from './kernel-range.js'
-import { anyGlobMatcher, globMatcher } from '../core/case-glob.js'
-import type { CaseResult, KnownRef } from '../core/result.js'
+import { anyGlobMatcher, globMatcher } from './case-glob.js'
+import type { CaseResult, KnownRef } from './result.js'
 
 const globList = z.array(z.string().min(1)).min(1)
 
