@@ -55,14 +55,14 @@ const exhaust: CaseDef = {
     ctx.check.observe('first round', `${mib(got)} in ${first.chunks} buffers, stopped by ${first.stop}`)
     if (first.stop === 'budget' || first.stop === 'time') {
       // Bounded before the heap refused: nothing to judge about refusal.
-      ctx.check.ok(`the heap allocated up to the ${first.stop} bound`, got > 0n, 'some memory', mib(got))
+      ctx.check.ok(`the heap allocated up to the ${first.stop} bound`, got > 0n, { expected: 'some memory', observed: mib(got) })
       return
     }
-    ctx.check.ok('the heap refused cleanly', REFUSALS.includes(first.stop), REFUSALS.join(' or '), first.stop)
+    ctx.check.ok('the heap refused cleanly', REFUSALS.includes(first.stop), { expected: REFUSALS.join(' or '), observed: first.stop })
     // The heap ran to its refusal: this round is its capacity (properties.capacity reuses it).
     const capacity: CapacityFinding = { bytes: got.toString(), stop: first.stop, ms: Math.round(first.ns / 1e6), chunk: chunk.toString() }
     ctx.check.data('capacity', capacity)
-    ctx.check.ok('the heap allocated something before refusing', got > 0n, 'more than 0 bytes', mib(got))
+    ctx.check.ok('the heap allocated something before refusing', got > 0n, { expected: 'more than 0 bytes', observed: mib(got) })
     // Memory comes back once the child (and its fds) are gone: CmaFree for a
     // CMA heap, MemAvailable otherwise (memoryInUse picks the gauge).
     // A CMA area lends free pages to movable allocations, so CmaFree moves
@@ -80,10 +80,10 @@ const exhaust: CaseDef = {
     // (docs/findings.md): a CMA heap's gauge is only shown; the second round
     // below is the check that its memory came back.
     if (cma) ctx.check.observe('in use after everything was freed (CmaTotal - CmaFree)', `${mib(after)} (before: ${mib(before)})`)
-    else ctx.check.ok('the memory is back after everything was freed', after - before <= tolerance, `in use within ${mib(tolerance)} of ${mib(before)}`, mib(after))
+    else ctx.check.ok('the memory is back after everything was freed', after - before <= tolerance, { expected: `in use within ${mib(tolerance)} of ${mib(before)}`, observed: mib(after) })
     const second = await run()
     const again = fromWireU64(second.bytes)
-    ctx.check.ok('the same amount can be allocated again (no leak)', again * 10n >= got * 9n, `at least 90% of ${mib(got)}`, `${mib(again)} (stopped by ${second.stop})`)
+    ctx.check.ok('the same amount can be allocated again (no leak)', again * 10n >= got * 9n, { expected: `at least 90% of ${mib(got)}`, observed: `${mib(again)} (stopped by ${second.stop})` })
   },
 }
 

@@ -187,8 +187,12 @@ export class Checker {
     return this.record(label, observed === expected, expected, observed)
   }
 
-  /** A condition with a description of what was expected. */
-  ok(label: string, pass: boolean, expected: string, observed: unknown): boolean {
+  /**
+   * A condition, with what was expected and what was seen. Named, not
+   * positional: equal() and failsWith() take the observed value first, and
+   * a condition's two descriptions must not be swapped by accident.
+   */
+  ok(label: string, pass: boolean, { expected, observed }: { expected: string; observed: unknown }): boolean {
     return this.record(label, pass, expected, observed)
   }
 
@@ -349,7 +353,7 @@ export async function runCase({ parent, def, suite, env, kernelLog }: CaseRunInp
       // A kernel problem during the case fails it, whatever the checks said;
       // a crash is never a known failure (knownOutcome), so it reads as one.
       if (crashedIn(log.excerpt)) delete check.todo
-      check.ok('the kernel printed no WARNING, BUG, Oops or taint', false, 'a clean kernel log', log.problems.join(' | '))
+      check.ok('the kernel printed no WARNING, BUG, Oops or taint', false, { expected: 'a clean kernel log', observed: log.problems.join(' | ') })
     }
     const logExtra = log.problems.length ? { kernelLog: log.excerpt } : {}
     const observations = Object.keys(check.observations).length ? { observations: check.observations } : {}

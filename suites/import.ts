@@ -37,7 +37,7 @@ const prime = onImported({
   id: 'import.prime',
   title: 'vgem imports the buffer (PRIME fd to handle) and releases it (GEM_CLOSE)',
   async run(ctx, _fd, handle) {
-    ctx.check.ok('the GEM handle is valid', handle > 0, 'a nonzero handle', handle)
+    ctx.check.ok('the GEM handle is valid', handle > 0, { expected: 'a nonzero handle', observed: handle })
   },
 })
 

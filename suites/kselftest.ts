@@ -85,8 +85,7 @@ export function selftestCase(path: string, bytes: Buffer, outputDir: string): Se
       ctx.check.ok(
         'the selftest ended by itself, not by a signal',
         r.exit_status !== null,
-        'an exit status',
-        `killed by ${r.signal ?? 'a signal'}${lastHeap ? ` while testing heap ${lastHeap}` : ''} (its output is in kselftest.log)`,
+        { expected: 'an exit status', observed: `killed by ${r.signal ?? 'a signal'}${lastHeap ? ` while testing heap ${lastHeap}` : ''} (its output is in kselftest.log)` },
       )
     },
   }

@@ -76,11 +76,11 @@ const noGrowth = onMappedPage({
   title: 'mremap cannot grow a mapping beyond the buffer; if it does, the new part faults and never shows data',
   async run(ctx, map) {
     const r = await ctx.agent.call('mremap', { map, new_len: toWireU64(2n * ctx.pageSize) })
-    ctx.check.ok('mremap to 2 pages of a 1-page buffer is refused', !r.ok, 'an error (EFAULT with VM_DONTEXPAND)', r.ok ? 'success' : r.errno)
+    ctx.check.ok('mremap to 2 pages of a 1-page buffer is refused', !r.ok, { expected: 'an error (EFAULT with VM_DONTEXPAND)', observed: r.ok ? 'success' : r.errno })
     if (r.ok) {
       // The CMA heap's off-by-one (ea5ff5d351b5) handed out a page here.
       const p = await ctx.agent.must('probe', { map, offset: toWireU64(ctx.pageSize) })
-      ctx.check.ok('a touch of the grown page faults', p.signal !== null, 'SIGBUS or SIGSEGV', p.signal ?? `data 0x${p.value?.toString(16)}`)
+      ctx.check.ok('a touch of the grown page faults', p.signal !== null, { expected: 'SIGBUS or SIGSEGV', observed: p.signal ?? `data 0x${p.value?.toString(16)}` })
     }
   },
 })
@@ -93,7 +93,7 @@ const touchPastEnd = onMappedPage({
     ctx.check.equal('the last byte of the mapping reads without a fault', last.signal, null)
     for (const access of ['read', 'write'] as const) {
       const p = await ctx.agent.must('probe', { map, offset: toWireU64(ctx.pageSize), access })
-      ctx.check.ok(`a ${access} one byte past the end faults`, p.signal !== null, 'a fault (SIGSEGV or SIGBUS)', p.signal ?? `data 0x${p.value?.toString(16)}`)
+      ctx.check.ok(`a ${access} one byte past the end faults`, p.signal !== null, { expected: 'a fault (SIGSEGV or SIGBUS)', observed: p.signal ?? `data 0x${p.value?.toString(16)}` })
     }
   },
 })

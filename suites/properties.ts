@@ -106,7 +106,7 @@ async function locate(ctx: CaseContext, a: Responses['alloc_traced'], size: bigi
   ctx.defer(() => ctx.agent.must('munmap', { map: m.map }))
   const p = await ctx.agent.must('pagemap', { map: m.map })
   if (p.signal) {
-    ctx.check.ok('reading every page of the mapping', false, 'no fault', p.signal)
+    ctx.check.ok('reading every page of the mapping', false, { expected: 'no fault', observed: p.signal })
     return { unseen: `reading the mapping raised ${p.signal}` }
   }
   if (p.present === Number(pages) && !p.pfns_hidden) return { runs: parseRuns(p.runs), method: 'pagemap of the mapping' }
@@ -187,7 +187,7 @@ function layoutCase(label: string, size: bigint): CaseDef {
       if (exp.contiguous && size > ctx.pageSize) {
         judged = true
         samples.forEach((s, i) =>
-          ctx.check.ok(`buffer ${i + 1} physically contiguous (stated by ${source.contiguous})`, s.contiguous, 'one run of consecutive PFNs', `${s.runs} runs`),
+          ctx.check.ok(`buffer ${i + 1} physically contiguous (stated by ${source.contiguous})`, s.contiguous, { expected: 'one run of consecutive PFNs', observed: `${s.runs} runs` }),
         )
       }
       if (exp.align && size >= exp.align.from) {
@@ -197,8 +197,7 @@ function layoutCase(label: string, size: bigint): CaseDef {
           ctx.check.ok(
             `buffer ${i + 1} starts ${formatSize(to)}-aligned (stated by ${source.align}${exp.align!.from ? ` for sizes >= ${formatSize(exp.align!.from)}` : ''})`,
             s.alignment >= to,
-            `a physical start aligned to ${formatSize(to)}`,
-            `${hex(s.start)} (aligned to ${formatSize(s.alignment)})`,
+            { expected: `a physical start aligned to ${formatSize(to)}`, observed: `${hex(s.start)} (aligned to ${formatSize(s.alignment)})` },
           ),
         )
       }
@@ -207,7 +206,7 @@ function layoutCase(label: string, size: bigint): CaseDef {
         judged = true
         const names = new Set(cmaAreas.map((r) => r.name))
         samples.forEach((s, i) =>
-          ctx.check.ok(`buffer ${i + 1} inside a CMA area the kernel reserved at boot`, s.region !== undefined && names.has(s.region), [...names].join(' or '), s.region ?? 'pages in several regions'),
+          ctx.check.ok(`buffer ${i + 1} inside a CMA area the kernel reserved at boot`, s.region !== undefined && names.has(s.region), { expected: [...names].join(' or '), observed: s.region ?? 'pages in several regions' }),
         )
       }
       if (!judged) ctx.check.withholdVerdict('no layout is stated for this heap')
@@ -238,8 +237,7 @@ function checkSincePrevious(ctx: CaseContext, key: 'largest' | 'capacity', now: 
   ctx.check.ok(
     `${what} did not shrink since the previous run (5% tolerance)`,
     lost.length === 0,
-    `at least 95% of ${formatSize(BigInt(before.bytes))}`,
-    lost.join('; ') || formatSize(BigInt(now.bytes)),
+    { expected: `at least 95% of ${formatSize(BigInt(before.bytes))}`, observed: lost.join('; ') || formatSize(BigInt(now.bytes)) },
   )
   return true
 }
@@ -254,7 +252,7 @@ const largestCase: CaseDef = {
     if (exp.largest !== undefined) {
       judged = true
       const r = await tryAlloc(ctx, exp.largest)
-      ctx.check.ok(`one buffer of ${formatSize(exp.largest)} (stated by ${source.largest})`, r.ok, 'success', r.ok ? 'success' : r.errno)
+      ctx.check.ok(`one buffer of ${formatSize(exp.largest)} (stated by ${source.largest})`, r.ok, { expected: 'success', observed: r.ok ? 'success' : r.errno })
     }
     if (!ctx.settings.destructive) return
     const cap = await searchCap(ctx)
@@ -290,7 +288,7 @@ const largestCase: CaseDef = {
     }
     ctx.check.observe('largest single buffer', hi === undefined ? `>= ${formatSize(lo)} (search capped at ${formatSize(cap)})` : `${formatSize(lo)} (${finding.end})`)
     ctx.check.data('profile.largest', finding)
-    ctx.check.ok('a 1 MiB buffer can be allocated', lo >= MiB || cap < MiB, 'at least 1 MiB', formatSize(lo))
+    ctx.check.ok('a 1 MiB buffer can be allocated', lo >= MiB || cap < MiB, { expected: 'at least 1 MiB', observed: formatSize(lo) })
     if (checkSincePrevious(ctx, 'largest', finding, 'the largest buffer')) judged = true
     if (!judged) ctx.check.withholdVerdict('no largest size is stated for this heap')
   },
@@ -335,7 +333,7 @@ const capacityCase: CaseDef = {
     }
     if (exp.capacity !== undefined) {
       judged = true
-      ctx.check.ok(`capacity at least ${formatSize(exp.capacity)} (stated by ${source.capacity})`, bytes >= exp.capacity, `>= ${formatSize(exp.capacity)}`, `${formatSize(bytes)} (stopped by ${finding.stop})`)
+      ctx.check.ok(`capacity at least ${formatSize(exp.capacity)} (stated by ${source.capacity})`, bytes >= exp.capacity, { expected: `>= ${formatSize(exp.capacity)}`, observed: `${formatSize(bytes)} (stopped by ${finding.stop})` })
     }
     if (checkSincePrevious(ctx, 'capacity', finding, 'capacity')) judged = true
     if (!judged) ctx.check.withholdVerdict('no capacity is stated for this heap')
@@ -424,7 +422,7 @@ const fragmentationCase: CaseDef = {
       await p.run(alloc, close, unit, ctx.pageSize)
       const r = await tryAlloc(ctx, largest)
       rounds.push({ pattern: p.name, largestAfter: r.ok })
-      ctx.check.ok(`after "${p.name}": one buffer of the largest size (${formatSize(largest)}) again`, r.ok, 'success', r.ok ? 'success' : r.errno)
+      ctx.check.ok(`after "${p.name}": one buffer of the largest size (${formatSize(largest)}) again`, r.ok, { expected: 'success', observed: r.ok ? 'success' : r.errno })
     }
     ctx.check.data('profile.fragmentation', { unit: unit.toString(), largest: largest.toString(), rounds })
   },
@@ -455,7 +453,7 @@ export function heapPresentCase(listed: string[], source: string): CaseDef {
     id: 'properties.present',
     title: 'a heap the expectations name is in /dev/dma_heap',
     async run(ctx) {
-      ctx.check.ok(`/dev/dma_heap/${ctx.heap.name} exists (stated by ${source})`, false, 'present', `absent (the target has: ${listed.join(', ') || 'no heaps'})`)
+      ctx.check.ok(`/dev/dma_heap/${ctx.heap.name} exists (stated by ${source})`, false, { expected: 'present', observed: `absent (the target has: ${listed.join(', ') || 'no heaps'})` })
     },
   }
 }

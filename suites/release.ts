@@ -75,10 +75,10 @@ const closeReleases: CaseDef = {
     if (!buf) return
     const { size } = buf
     const inUse = await settle(ctx, (u) => u - before >= size - tolerance(size))
-    ctx.check.ok('the buffer is accounted while its fd is open', inUse - before >= size - tolerance(size), `about ${mib(size)} more in use`, `${mib(inUse - before)} more`)
+    ctx.check.ok('the buffer is accounted while its fd is open', inUse - before >= size - tolerance(size), { expected: `about ${mib(size)} more in use`, observed: `${mib(inUse - before)} more` })
     await held.close(buf.fd)
     const after = await settle(ctx, (u) => u - before <= tolerance(size))
-    ctx.check.ok('its memory is back after close', after - before <= tolerance(size), `back within ${mib(tolerance(size))}`, `${mib(after - before)} still in use`)
+    ctx.check.ok('its memory is back after close', after - before <= tolerance(size), { expected: `back within ${mib(tolerance(size))}`, observed: `${mib(after - before)} still in use` })
     await allocatesAgain(ctx, held, size)
   },
 }
@@ -99,10 +99,10 @@ const mappingHolds: CaseDef = {
     await ctx.agent.must('fill', { map, pattern: 'const', byte: 1 })
     await held.close(buf.fd)
     const inUse = (await liveBufferBytes(ctx)).bytes
-    ctx.check.ok('after close, the mapping still holds the buffer', inUse - before >= size - tolerance(size), `about ${mib(size)} still in use`, `${mib(inUse - before)} in use`)
+    ctx.check.ok('after close, the mapping still holds the buffer', inUse - before >= size - tolerance(size), { expected: `about ${mib(size)} still in use`, observed: `${mib(inUse - before)} in use` })
     await held.unmap(map)
     const after = await settle(ctx, (u) => u - before <= tolerance(size))
-    ctx.check.ok('its memory is back after munmap', after - before <= tolerance(size), `back within ${mib(tolerance(size))}`, `${mib(after - before)} still in use`)
+    ctx.check.ok('its memory is back after munmap', after - before <= tolerance(size), { expected: `back within ${mib(tolerance(size))}`, observed: `${mib(after - before)} still in use` })
     await allocatesAgain(ctx, held, size)
   },
 }

@@ -92,7 +92,7 @@ const exportImport = onFreshBuffer({
     if (!e.ok && e.errno === 'ENOTTY') ctx.cannotRun('needs CONFIG_SYNC_FILE (EXPORT_SYNC_FILE answered ENOTTY)')
     if (!ctx.check.succeeded('EXPORT_SYNC_FILE RW', e)) return
     ctx.defer(() => ctx.agent.must('close', { fd: e.sync_fd }))
-    ctx.check.ok('the exported sync_file fd is valid', e.sync_fd >= 0, 'an fd >= 0', e.sync_fd)
+    ctx.check.ok('the exported sync_file fd is valid', e.sync_fd >= 0, { expected: 'an fd >= 0', observed: e.sync_fd })
     ctx.check.succeeded('IMPORT_SYNC_FILE of that fd, WRITE', await ctx.agent.call('import_sync_file', { fd: buf.fd, sync_fd: e.sync_fd, flags: 'WRITE' }))
     const bad = await ctx.agent.call('export_sync_file', { fd: buf.fd, flags: 0 })
     if (bad.ok) ctx.defer(() => ctx.agent.must('close', { fd: bad.sync_fd }))
