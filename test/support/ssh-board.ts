@@ -89,7 +89,11 @@ while :; do sleep 3600; done
  * board's kernel reports i686 to `uname -m`: a board of an architecture
  * there is no agent for.
  */
-export async function makeBoardImage(log: (m: string) => void = () => {}, opts: { linux32?: boolean } = {}): Promise<BoardImage> {
+/**
+ * files: more files in the guest (absolute paths); shell: root's login shell
+ * instead of /bin/sh (one of them), through which Dropbear runs every command.
+ */
+export async function makeBoardImage(log: (m: string) => void = () => {}, opts: { linux32?: boolean; files?: Array<{ path: string; data: string; mode: number }>; shell?: string } = {}): Promise<BoardImage> {
   const dir = await mkdtemp(join(tmpdir(), 'dmaheap-board-'))
   const k = await debianKernel(log)
   const { modules, missing } = await resolveModules(k.modulesDir, NET_MODULES)
@@ -121,8 +125,9 @@ export async function makeBoardImage(log: (m: string) => void = () => {}, opts: 
     await mkdir(dirname(join(stage, lib)), { recursive: true })
     await copyFile(lib, join(stage, lib)) // follows the host's symlinks: the guest gets the files
   }
-  const shell = opts.linux32 ? '/bin/sh32' : '/bin/sh'
+  const shell = opts.shell ?? (opts.linux32 ? '/bin/sh32' : '/bin/sh')
   if (opts.linux32) await put('bin/sh32', '#!/bin/busybox sh\nexec /bin/busybox linux32 /bin/sh "$@"\n', 0o755)
+  for (const f of opts.files ?? []) await put(f.path.slice(1), f.data, f.mode)
   await put('etc/passwd', `root:x:0:0:root:/root:${shell}\n`)
   await put('etc/group', 'root:x:0:\n')
   await put('etc/shells', `${shell}\n`)
