@@ -7,7 +7,7 @@ import { accessSync, chmodSync, constants, mkdtempSync, readFileSync, writeFileS
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { execaSync } from 'execa'
-import { dmaheap, tempOutput } from './helpers.js'
+import { dmaheap } from './helpers.js'
 
 const real = execaSync('sh', ['-c', 'command -v qemu-system-x86_64']).stdout.trim()
 

@@ -5,6 +5,7 @@
 // suite's fd-leak check never blames the next case. Only the failure is
 // injected: the agent, the heap and the cases are the real ones.
 import t from 'tap'
+import { throwawayParent } from './support/unit-case.js'
 import { Agent } from '../core/agent.js'
 import { ProtocolError } from '../core/errors.js'
 import type { Op, Outcome, Requests, Responses } from '../core/protocol.js'
@@ -59,8 +60,7 @@ async function runFailing(def: CaseDef, fault: { op: Op; nth: number; after?: bo
     referenceObservations: () => undefined,
     earlierObservations: () => undefined,
   }
-  const { Test } = await import('tap')
-  const parent = new Test({ name: 'parent' } as never) // the case's own FAIL stays out of this file's count
+  const parent = throwawayParent() // the case's own FAIL stays out of this file's count
   const { result } = await runCase({ parent, def, suite: 'unit', env })
   parent.end()
   await real.must('heap_close', { heap })

@@ -1,31 +1,11 @@
 // How a case becomes a verdict. The agent here is a stand-in: this tests the
 // harness's bookkeeping (pure logic), not a heap.
 import t from 'tap'
-import type { Agent } from '../core/agent.js'
 import { InfraError, UnexpectedErrno } from '../core/errors.js'
-import type { TargetInfo } from '../core/target.js'
 import { runCase, type CaseDef } from '../suites/harness.js'
+import { throwawayParent, unitEnv } from './support/unit-case.js'
 
-const target: TargetInfo = {
-  target: 'unit',
-  hello: {
-    protocol: 1, agent: 'x', sysname: 'Linux', machine: 'x86_64', release: '6.12.0', page_size: 4096,
-    reference_heap: 'dmaheap-reference', udmabuf: true, dma_heap_dir: true,
-  },
-  facts: {},
-}
-const env = {
-  agent: {} as Agent,
-  heap: { name: 'system', kind: 'kernel' as const },
-  heapHandle: 1,
-  target,
-  pageSize: 4096n,
-  settings: { destructive: false, destructiveReason: 'unit' },
-  traits: { cpuAccess: true },
-  targetTraits: { vgem: false, initOnAlloc: '0' },
-  referenceObservations: () => ({ 'MAP_PRIVATE': 'EINVAL' }),
-  earlierObservations: () => undefined,
-}
+const env = unitEnv({ referenceObservations: () => ({ 'MAP_PRIVATE': 'EINVAL' }) })
 
 function def(run: CaseDef['run'], skip?: CaseDef['skip']): CaseDef {
   return { id: 'unit.case', title: 'a unit case', run, ...(skip ? { skip } : {}) }
@@ -38,8 +18,7 @@ function observed(run: CaseDef['run']): CaseDef {
 // Each verdict is produced inside its own throwaway parent, so the failures
 // the harness is supposed to emit do not fail this test file.
 async function verdict(d: CaseDef) {
-  const { Test } = await import('tap')
-  const parent = new Test({ name: 'parent' } as never)
+  const parent = throwawayParent()
   const out = await runCase({ parent, def: d, suite: 'unit', env })
   parent.end()
   return out

@@ -10,10 +10,9 @@ import { join } from 'node:path'
 import { execa } from 'execa'
 import { Ajv } from 'ajv'
 import addFormats from 'ajv-formats'
-import type { Agent } from '../core/agent.js'
 import { InfraError } from '../core/errors.js'
 import type { CaseResult, CaseStatus, RunRecord } from '../core/result.js'
-import type { TargetInfo } from '../core/target.js'
+import { throwawayParent, unitEnv, unitTarget } from './support/unit-case.js'
 import { runCase, type CaseDef } from '../suites/harness.js'
 import { knownOutcome } from '../suites/known-outcome.js'
 import { knownFailuresFileSchema, type KnownFailure } from '../core/known-failures.js'
@@ -119,28 +118,14 @@ t.test('compare --gate: a regression the new run reported as XFAIL is explained 
 
 // ---- runCase: the live TAP and the status of a known failure ----
 
-const target: TargetInfo = {
-  target: 'qemu-x86_64',
-  hello: { protocol: 1, agent: 'x', sysname: 'Linux', machine: 'x86_64', release: '6.12.57+deb12-amd64', page_size: 4096, reference_heap: 'dmaheap-reference', udmabuf: true, dma_heap_dir: true },
-  facts: {},
-}
-const env = {
-  agent: {} as Agent,
-  heap: { name: 'system', kind: 'kernel' as const },
-  heapHandle: 1,
-  target,
-  pageSize: 4096n,
+const env = unitEnv({
+  target: unitTarget('6.12.57+deb12-amd64', 'qemu-x86_64'),
   settings: { destructive: false, destructiveReason: 'unit', knownFailures: entries },
-  traits: { cpuAccess: true },
-  targetTraits: { vgem: false, initOnAlloc: '0', regions: [] },
-  referenceObservations: () => undefined,
-  earlierObservations: () => undefined,
-}
+})
 
 /** One case in a throwaway parent, and the TAP the parent printed. */
 async function tapOf(id: string, run: CaseDef['run']) {
-  const { Test } = await import('tap')
-  const parent = new Test({ name: 'parent' } as never)
+  const parent = throwawayParent()
   let tap = ''
   parent.on('data', (c: Buffer | string) => void (tap += String(c)))
   const out = await runCase({ parent, def: { id, title: 'unit', run }, suite: id.split('.')[0]!, env })
@@ -180,7 +165,7 @@ t.test('runCase: an ERROR in a known-failing case stays ERROR, and reads as a pl
 // ---- the views ----
 
 const run: RunRecord = {
-  target: { ...target, facts: {} },
+  target: env.target,
   suites: ['zeroing'],
   heaps: ['dmaheap-reference', 'system'],
   started: '2026-01-01T00:00:00.000Z',
