@@ -255,7 +255,9 @@ async function bootOnce(spec: QemuBootSpec, accel: Accel, probeKvm: boolean): Pr
     try {
       hello = await helloOrFail(agent, 'the QEMU guest', spec.bootTimeoutMs + 1000)
     } catch (e) {
-      if (!(e instanceof InfraError) || !/agent link lost/.test(e.message)) {
+      // An agent that answered, wrongly (a bad reply, a line past the cap):
+      // that is the error, not a boot to diagnose from the console.
+      if (!(e instanceof InfraError) || !/agent link lost/.test(e.message) || /the agent broke the protocol| sent a line /.test(e.message)) {
         await kill()
         throw e
       }
