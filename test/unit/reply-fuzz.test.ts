@@ -7,10 +7,10 @@
 // reproduces: DMAHEAP_FUZZ_SEED and DMAHEAP_FUZZ_TRIALS change the run.
 import t from 'tap'
 import { PassThrough } from 'node:stream'
-import { Agent } from '../core/agent.js'
-import { InfraError } from '../core/errors.js'
-import { MAX_REPLY_LINE_BYTES, responseSchemas, type Op, type Requests } from '../core/protocol.js'
-import { StreamTransport } from '../runners/stream-transport.js'
+import { Agent } from '../../core/agent.js'
+import { InfraError } from '../../core/errors.js'
+import { MAX_REPLY_LINE_BYTES, responseSchemas, type Op, type Requests } from '../../core/protocol.js'
+import { StreamTransport } from '../../runners/stream-transport.js'
 
 const SEED = Number(process.env.DMAHEAP_FUZZ_SEED ?? 19)
 const TRIALS = Number(process.env.DMAHEAP_FUZZ_TRIALS ?? 3000)

@@ -5,8 +5,8 @@ import t from 'tap'
 import { mkdtempSync, readFileSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { TailBuffer } from '../runners/tail-buffer.js'
-import { Console } from '../runners/qemu.js'
+import { TailBuffer } from '../../runners/tail-buffer.js'
+import { Console } from '../../runners/qemu.js'
 
 t.test('a tail buffer keeps the last bytes and says how many went', async (t) => {
   const b = new TailBuffer(1000)
