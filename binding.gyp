@@ -15,6 +15,7 @@
         "native/core/ops_layout.c",
         "native/core/ops_loops.c",
         "native/core/ops_vgem.c",
+        "native/core/ops_yardstick.c",
         "native/core/ops_exec.c",
         "native/core/pattern.c",
         "native/core/reference_heap.c",

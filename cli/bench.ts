@@ -1,12 +1,15 @@
 /**
  * `dmaheap bench`: start the target once, measure every heap (the reference
  * heap first), print a table on stdout, save bench.json in the output folder,
- * and with --compare flag what moved beyond the measured noise.
+ * and with --compare flag what moved beyond the measured noise: each
+ * figure against the yardstick measured beside it (bench/heap-bench.ts), so a
+ * busy machine is not a slower heap. --gate exits 1 on a figure judged
+ * SLOWER.
  */
 import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { ExitCode, UsageError } from '../core/errors.js'
-import { benchHeap, compareBench, formatBench, formatChanges, type BenchRun } from '../bench/heap-bench.js'
+import { benchHeap, compareBench, formatBench, formatChanges, parseBenchRun, type BenchRun } from '../bench/heap-bench.js'
 import { chooseTarget, type TargetChoice } from '../targets/index.js'
 import { makeOutputDir } from './output.js'
 import { log, selectHeaps, setActiveSession, startInterruptible } from './run.js'
@@ -22,14 +25,22 @@ export interface BenchOptions extends TargetChoice {
 }
 
 async function readBaseline(path: string): Promise<BenchRun> {
+  const fix = 'pass --compare with a bench.json from an earlier `dmaheap bench`'
+  let text: string
   try {
-    return JSON.parse(await readFile(path, 'utf8')) as BenchRun
+    text = await readFile(path, 'utf8')
   } catch (e) {
-    throw new UsageError(`cannot read the benchmark to compare with, ${path}: ${(e as Error).message}`, 'pass --compare with a bench.json from an earlier `dmaheap bench`')
+    throw new UsageError(`cannot read the benchmark to compare with, ${path}: ${(e as Error).message}`, fix)
   }
+  const run = parseBenchRun(text)
+  if (typeof run === 'string') throw new UsageError(`${path} is not a bench.json: ${run}`, fix)
+  return run
 }
 
 export async function benchCommand(opts: BenchOptions): Promise<number> {
+  if (!Number.isInteger(opts.budgetMs) || opts.budgetMs < 3 || opts.budgetMs > 3_600_000) {
+    throw new UsageError(`--budget-ms ${opts.budgetMs}: expected whole milliseconds from 3 to 3600000`, 'pass --budget-ms with the sampling time per figure, e.g. --budget-ms 300')
+  }
   const { target } = chooseTarget(opts)
   const baseline = opts.compare ? await readBaseline(opts.compare) : undefined
   const outputDir = makeOutputDir(opts.output, `${target.name}-bench`)

@@ -21,6 +21,22 @@ export function benchPlots(run: BenchRun): string[] {
   const fault = run.figures.filter((f) => f.kind === 'fault')
   if (fault.length)
     out.push(svgPlot({ title: 'first-touch fault cost per page (median)', xLabel: 'buffer size (bytes)', yLabel: 'per page', formatX: size, formatY: micro, series: byHeap(fault, (f) => f.len, (f) => f.stats.p50, true) }))
+  // Against the yardstick: the machine's speed taken out, what --compare judges.
+  const judged = alloc.filter((f) => f.ratios?.length)
+  if (judged.length)
+    out.push(
+      svgPlot({
+        title: 'ALLOC + close against its yardstick by size (ratio, rounds\' min–max band)',
+        xLabel: 'buffer size (bytes)',
+        yLabel: 'figure / yardstick',
+        formatX: size,
+        formatY: (y) => y.toFixed(2),
+        series: [...new Set(judged.map((f) => f.heap))].map((h) => ({
+          name: h,
+          points: judged.filter((f) => f.heap === h).map((f) => ({ x: f.len, y: f.ratio ?? 0, lo: Math.min(...f.ratios!), hi: Math.max(...f.ratios!) })),
+        })),
+      }),
+    )
   const threads = run.figures.filter((f) => f.kind === 'threads' && f.callsPerSecond !== undefined)
   if (threads.length)
     out.push(svgPlot({ title: 'ALLOC calls per second by thread count', xLabel: 'threads', yLabel: 'calls/s', formatX: String, formatY: (y) => y.toFixed(0), series: byHeap(threads, (f) => f.threads ?? 1, (f) => f.callsPerSecond!, false) }))

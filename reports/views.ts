@@ -6,7 +6,7 @@
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import type { BenchRun } from '../bench/heap-bench.js'
+import { parseBenchRun, type BenchRun } from '../bench/heap-bench.js'
 import { UsageError } from '../core/errors.js'
 import { toHtml } from './html.js'
 import { toJunit } from './junit.js'
@@ -24,11 +24,16 @@ export interface ViewOptions {
 }
 
 function readBench(path: string): BenchRun {
+  const fix = 'pass a bench.json written by `dmaheap bench`'
+  let text: string
   try {
-    return JSON.parse(readFileSync(path, 'utf8')) as BenchRun
+    text = readFileSync(path, 'utf8')
   } catch (e) {
-    throw new UsageError(`cannot read the benchmark ${path}: ${(e as Error).message}`, 'pass a bench.json written by `dmaheap bench`')
+    throw new UsageError(`cannot read the benchmark ${path}: ${(e as Error).message}`, fix)
   }
+  const run = parseBenchRun(text)
+  if (typeof run === 'string') throw new UsageError(`${path} is not a bench.json: ${run}`, fix)
+  return run
 }
 
 export function writeViewsOf(data: RunData, opts: ViewOptions = {}): string[] {

@@ -53,6 +53,7 @@ static const struct {
 	{ "prime_import", op_prime_import },
 	{ "gem_close", op_gem_close },
 	{ "bench", op_bench },
+	{ "yardstick", op_yardstick },
 	{ "pagemap", op_pagemap },
 	{ "alloc_traced", op_alloc_traced },
 	{ "klog", op_klog },

@@ -40,6 +40,7 @@ void op_vgem_open(struct request *r);
 void op_prime_import(struct request *r);
 void op_gem_close(struct request *r);
 void op_bench(struct request *r);
+void op_yardstick(struct request *r);
 void op_pagemap(struct request *r);
 void op_alloc_traced(struct request *r);
 void op_klog(struct request *r);

@@ -2,7 +2,8 @@
  * warm-up and then samples for a time budget, and answers with the sample
  * distribution, so no protocol round trip sits between two measured calls.
  *
- *   bench {kind, heap, len, budget_ms, threads}
+ *   bench {kind, heap, len, budget_ms, threads, min_samples}
+ *   (min_samples, default 20: the fewest samples whatever the budget)
  *     alloc    ALLOC + close, per call, through the core's buffer layer
  *     alloc_bare the same calls as a bare loop of ioctl() and close() (kernel
  *              heaps): the yardstick for the core's own overhead
@@ -33,6 +34,10 @@
 
 #define MAX_SAMPLES 200000
 #define MIN_SAMPLES 20
+
+/* The request's min_samples, set before any loop of it runs (requests run
+ * one at a time, under the dispatch lock). */
+static size_t min_samples = MIN_SAMPLES;
 
 struct samples {
 	uint64_t *v;
@@ -84,7 +89,7 @@ static void report(struct request *r, const char *prefix, struct samples *s)
 
 static bool keep_going(uint64_t start, uint64_t budget_ns, size_t n)
 {
-	return n < MIN_SAMPLES || (now_ns() - start < budget_ns && n < MAX_SAMPLES);
+	return n < min_samples || (now_ns() - start < budget_ns && n < MAX_SAMPLES);
 }
 
 static int bench_alloc(const struct heap_slot *h, uint64_t len, uint64_t budget, struct samples *s)
@@ -322,6 +327,7 @@ void op_bench(struct request *r)
 	uint64_t len = get_u64_opt(r, "len", 4096);
 	uint64_t budget_ms = get_u64_opt(r, "budget_ms", 300);
 	uint64_t threads = get_u64_opt(r, "threads", 1);
+	uint64_t min_n = get_u64_opt(r, "min_samples", MIN_SAMPLES);
 	struct samples s = { .cap = MAX_SAMPLES };
 	const struct heap_slot *h = NULL;
 	uint64_t budget;
@@ -333,6 +339,11 @@ void op_bench(struct request *r)
 		bad_field(r, "budget_ms", "must be at most 3600000 (an hour)");
 		return;
 	}
+	if (min_n < 1 || min_n > 1000) {
+		bad_field(r, "min_samples", "must be 1..1000");
+		return;
+	}
+	min_samples = (size_t)min_n;
 	budget = budget_ms * 1000000ULL;
 	if (!strcmp(kind, "fill")) {
 		bench_fill(r, len, budget);
