@@ -3,6 +3,7 @@
 // the system ssh, checks host keys, uploads the agent over SFTP, runs
 // suites, and removes what it uploaded; a farm runs both boards at once.
 import t from 'tap'
+import { checkFigures, readRun } from './support/bench-figures.js'
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -202,10 +203,10 @@ t.test('list --heaps and bench take --board as run does: host key flags, the upl
   const bench = await dmaheap(['bench', '--board', file, '--known-hosts', knownHosts, '--heap', 'system', '--budget-ms', '20', '--output', dir])
   timings['bench on a board, system, 20 ms a figure'] = `${((Date.now() - t0) / 1000).toFixed(1)} s`
   t.equal(bench.exitCode, 0, `bench exit 0 (stderr: ${bench.stderr.slice(-800)})`)
-  const run = JSON.parse(readFileSync(join(dir, 'bench.json'), 'utf8')) as { target: string; kernel: string; machine: string; figures: Array<{ heap: string; kind: string; stats: { n: number; p50: number } }> }
+  const run = readRun(dir)
   t.match(run, { target: 'board-b1', kernel: /^6\.12\./, machine: 'x86_64' }, 'bench.json names the board and its kernel')
-  t.same([...new Set(run.figures.map((f) => f.heap))], ['system'], 'figures for the heap asked for')
-  for (const kind of ['alloc', 'fault', 'sync', 'threads']) t.ok(run.figures.some((f) => f.kind === kind && f.stats.n >= 20 && f.stats.p50 > 0), `${kind} figures measured on the board`)
+  // Every figure as on QEMU: samples, its yardstick, the ratios, each kind.
+  checkFigures(t, run, ['system'])
   t.match(bench.stdout, /^system\talloc\t4 KiB\t/m, 'the table on stdout')
   t.match(readFileSync(join(dir, 'kernel.log'), 'utf8'), /Linux version 6\.12/, "the board's kernel log is kept with bench.json")
   t.equal(await leftovers(b1!), '', 'bench: the upload is removed')
