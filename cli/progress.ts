@@ -5,7 +5,8 @@
  * per suite and heap as it ends, with its counts and time.
  */
 import { Writable } from 'node:stream'
-import { emptyCounts, type CaseResult, type CaseStatus } from '../core/result.js'
+import { countsText, emptyCounts, PASS_AND_FAIL, type CaseResult, type CaseStatus } from '../core/result.js'
+import { sortOutcomes } from '../reports/outcomes.js'
 import type { RunProgress } from '../suites/run.js'
 
 export const elapsedText = (ms: number) => {
@@ -13,17 +14,10 @@ export const elapsedText = (ms: number) => {
   return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`
 }
 
-/** "21 pass, 1 fail, 2 skip": the statuses that occurred, in a fixed order. */
-export function countsText(c: Record<CaseStatus, number>): string {
-  const parts: Array<[CaseStatus, string]> = [['PASS', 'pass'], ['FAIL', 'fail'], ['ERROR', 'error'], ['XPASS', 'unexpected pass'], ['XFAIL', 'known failure'], ['SKIP', 'skip'], ['DONE', 'observed']]
-  const shown = parts.filter(([k], i) => i < 2 || (c[k] ?? 0) > 0).map(([k, word]) => `${c[k] ?? 0} ${word}`)
-  return shown.join(', ')
-}
-
 /** The one status line, cut to the terminal's width (a wrapped line could not be erased). */
 export function statusLine(s: { elapsedMs: number; suite?: string; heap?: string; done: number; cases: number; caseId?: string; totals: Record<CaseStatus, number> }, columns: number): string {
   const where = s.suite ? `${s.suite} on ${s.heap} ${s.done}/${s.cases}${s.caseId ? ` ${s.caseId}` : ''}` : 'between suites'
-  const line = `[${elapsedText(s.elapsedMs)}] ${where} | ${countsText(s.totals)}`
+  const line = `[${elapsedText(s.elapsedMs)}] ${where} | ${countsText(s.totals, PASS_AND_FAIL)}`
   return line.length > columns - 1 ? `${line.slice(0, Math.max(0, columns - 2))}…` : line
 }
 
@@ -66,7 +60,7 @@ export class ProgressDisplay implements RunProgress {
   suiteFinished(suite: string, heap: string, counts: Record<CaseStatus, number>, ms: number): void {
     const cases = Object.values(counts).reduce((a, b) => a + b, 0)
     this.current = undefined
-    this.line(`dmaheap: ${suite} on ${heap}: ${cases} cases: ${countsText(counts)} (${(ms / 1000).toFixed(1)} s; ${elapsedText(Date.now() - this.started)} in all)`)
+    this.line(`dmaheap: ${suite} on ${heap}: ${cases} cases: ${countsText(counts, PASS_AND_FAIL)} (${(ms / 1000).toFixed(1)} s; ${elapsedText(Date.now() - this.started)} in all)`)
   }
 
   /** A line of its own on stderr, above the status line. */
@@ -116,7 +110,7 @@ const FAILURES_SHOWN = 20
 
 /** One line per failing case (its heap, its first failed check), capped, for the end of a run on stderr. */
 export function failureLines(results: CaseResult[], shown = FAILURES_SHOWN): string[] {
-  const failing = results.filter((r) => r.status === 'FAIL' || r.status === 'ERROR')
+  const { failures: failing } = sortOutcomes(results)
   const oneLine = (t: string) => {
     const flat = t.replace(/\s*\n\s*/g, ' ')
     return flat.length > 200 ? `${flat.slice(0, 199)}…` : flat

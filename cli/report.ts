@@ -1,7 +1,8 @@
 /** `dmaheap report DIR`: write every view of a run again from its results.jsonl and run.json. */
 import { ExitCode } from '../core/errors.js'
 import { countAll } from '../reports/groups.js'
-import { countsText, verdictOf } from '../reports/markdown.js'
+import { countsText } from '../core/result.js'
+import { verdictOf } from '../reports/markdown.js'
 import { loadRun } from '../reports/run-data.js'
 import { writeViewsOf } from '../reports/views.js'
 

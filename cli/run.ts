@@ -9,7 +9,7 @@ import { rename, rm, rmdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { ExitCode, InfraError, UsageError } from '../core/errors.js'
 import { REFERENCE_HEAP } from '../core/protocol.js'
-import type { CaseResult, RunSummary } from '../core/result.js'
+import { countsText, PASS_AND_FAIL, type CaseResult, type RunSummary } from '../core/result.js'
 import type { InjectedFault, RunSettings } from '../suites/harness.js'
 import type { StartContext, Target, TargetSession } from '../core/target.js'
 import { describeDiff, referenceDiff } from '../reports/reference-diff.js'
@@ -176,9 +176,10 @@ export async function runCommand(opts: RunOptions): Promise<number> {
   const { suites, boot: bootCase } = selectCases(resolveSuites(opts.suite), opts.cases)
   const previous = opts.previous === undefined ? undefined : readPreviousProfiles(opts.previous)
   const known = opts.knownFailures === undefined ? undefined : loadKnownFailures(opts.knownFailures)
-  const selftestBytes = opts.kselftest ? readKselftestBinary(opts.kselftest) : undefined
+  // Read (and refused if it is no program) before an output folder exists.
+  const selftestBinary = opts.kselftest ? { path: opts.kselftest, bytes: readKselftestBinary(opts.kselftest) } : undefined
   const outputDir = makeOutputDir(opts.output, target.name)
-  const selftest = opts.kselftest && selftestBytes ? selftestCase(opts.kselftest, selftestBytes, outputDir) : undefined
+  const selftest = selftestBinary && selftestCase(selftestBinary.path, selftestBinary.bytes, outputDir)
   const started = new Date()
   /** Every start, the first and each after a break. */
   const startTarget = (ctx: Omit<StartContext, 'signal'>) => startInterruptible(target, ctx)
@@ -259,7 +260,7 @@ export async function runCommand(opts: RunOptions): Promise<number> {
     } else {
       const { release, machine, page_size } = session.info.hello
       root.comment(`${target.name}, Linux ${release} ${machine}, page size ${page_size}`)
-      root.comment(`totals: ${c.PASS} pass, ${c.FAIL} fail, ${c.SKIP} skip, ${c.DONE} observed, ${c.ERROR} error${c.XFAIL + c.XPASS ? `, ${c.XFAIL} known failure (XFAIL), ${c.XPASS} known failure passed (XPASS)` : ''}`)
+      root.comment(`totals: ${countsText(c, PASS_AND_FAIL)}`)
       root.end()
     }
     await ended
@@ -304,11 +305,11 @@ export async function runCommand(opts: RunOptions): Promise<number> {
     } catch (e) {
       await rm(join(outputDir, 'run.json.partial'), { force: true })
       const why = outcome.infra ?? e
-      log(`${c.PASS} pass, ${c.FAIL} fail, ${c.SKIP} skip, ${c.DONE} observed, ${c.ERROR} error before it stopped; results.jsonl in ${outputDir} holds every complete result`)
+      log(`${countsText(c, PASS_AND_FAIL)} before it stopped; results.jsonl in ${outputDir} holds every complete result`)
       console.error(formatError(why instanceof InfraError ? why : new InfraError(`the reports could not be written: ${(why as NodeJS.ErrnoException).code ?? String(why)}`, 'free space in the output folder or pass --output elsewhere')))
       return ExitCode.infrastructure
     }
-    log(`${c.PASS} pass, ${c.FAIL} fail, ${c.SKIP} skip, ${c.DONE} observed, ${c.ERROR} error${c.XFAIL + c.XPASS ? `, ${c.XFAIL} known failure, ${c.XPASS} XPASS` : ''}; outputs saved to ${outputDir}; report: ${join(outputDir, 'report.html')}`)
+    log(`${countsText(c, PASS_AND_FAIL)}; outputs saved to ${outputDir}; report: ${join(outputDir, 'report.html')}`)
     if (outcome.infra) {
       log(`error: ${outcome.infra.message} (the console log is in ${outputDir})`)
       return ExitCode.infrastructure

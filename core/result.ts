@@ -99,6 +99,27 @@ export interface BootRecord {
   taint?: { value: number; flags: string; problems: string; described: string[] }
 }
 
+/**
+ * "36 pass, 1 fail": the statuses present, in a fixed order; those in
+ * `always` even at 0 (a progress line shows "0 fail").
+ */
+export function countsText(c: Record<CaseStatus, number>, always: readonly CaseStatus[] = []): string {
+  const names: Array<[CaseStatus, string]> = [
+    ['PASS', 'pass'],
+    ['FAIL', 'fail'],
+    ['XPASS', 'known failure passed (XPASS)'],
+    ['XFAIL', 'known failure (XFAIL)'],
+    ['ERROR', 'error'],
+    ['MISS', 'not run'],
+    ['SKIP', 'skip'],
+    ['DONE', 'observed'],
+  ]
+  return names.filter(([s]) => c[s] > 0 || always.includes(s)).map(([s, n]) => `${c[s]} ${n}`).join(', ') || 'no cases'
+}
+
+/** What a line for people shows even at 0. */
+export const PASS_AND_FAIL: readonly CaseStatus[] = ['PASS', 'FAIL']
+
 export function emptyCounts(): Record<CaseStatus, number> {
   return { PASS: 0, FAIL: 0, ERROR: 0, MISS: 0, SKIP: 0, DONE: 0, XFAIL: 0, XPASS: 0 }
 }

@@ -6,28 +6,13 @@
  * and the differences from the reference heap: conformance first, then the
  * heap properties that differ by design.
  */
-import type { CaseResult, CaseStatus, RunRecord } from '../core/result.js'
+import { countsText, type CaseResult, type CaseStatus, type RunRecord } from '../core/result.js'
 import { countAll, groupResults } from './groups.js'
 import { describeDiff, isReferenceHeap, type DiffEntry } from './reference-diff.js'
 import { describeEntry, describeKnown } from '../core/known-failures.js'
 import { failsRun, sortOutcomes } from './outcomes.js'
 
 const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ')
-
-/** "36 pass, 1 fail" — only the statuses present. */
-export function countsText(c: Record<CaseStatus, number>): string {
-  const names: Array<[CaseStatus, string]> = [
-    ['PASS', 'pass'],
-    ['FAIL', 'fail'],
-    ['XPASS', 'known failure passed (XPASS)'],
-    ['XFAIL', 'known failure (XFAIL)'],
-    ['ERROR', 'error'],
-    ['MISS', 'not run'],
-    ['SKIP', 'skip'],
-    ['DONE', 'observed'],
-  ]
-  return names.filter(([s]) => c[s] > 0).map(([s, n]) => `${c[s]} ${n}`).join(', ') || 'no cases'
-}
 
 export function verdictOf(c: Record<CaseStatus, number>, infraError?: string): string {
   if (infraError || c.ERROR || c.MISS) return 'INCOMPLETE'

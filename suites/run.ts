@@ -8,7 +8,7 @@
 import type { Test } from 'tap'
 import type { Agent } from '../core/agent.js'
 import { InfraError } from '../core/errors.js'
-import { emptyCounts, type CaseResult, type CaseStatus, type RunPlan } from '../core/result.js'
+import { countsText, emptyCounts, PASS_AND_FAIL, type CaseResult, type CaseStatus, type RunPlan } from '../core/result.js'
 import type { TargetSession } from '../core/target.js'
 import { knownTodo, markKnown, runCase, type CaseDef, type CaseEnv, type HeapTraits, type RunSettings, type SuiteDef, type TargetTraits } from './harness.js'
 import type { HeapUnderTest } from './heaps.js'
@@ -452,7 +452,7 @@ export async function runSuites({ root, session: first, suites, heaps, settings,
           if (opened.ok) await agent.must('heap_close', { heap: env.heapHandle })
           const total = cases.length
           t.comment(
-            `${suite.name} on ${heap.name}: ${total} cases: ${perHeap.PASS} pass, ${perHeap.FAIL} fail, ${perHeap.SKIP} skip, ${perHeap.DONE} observed, ${perHeap.ERROR} error${perHeap.XFAIL + perHeap.XPASS ? `, ${perHeap.XFAIL} known failure, ${perHeap.XPASS} XPASS` : ''}`,
+            `${suite.name} on ${heap.name}: ${total} cases: ${countsText(perHeap, PASS_AND_FAIL)}`,
           )
         } catch (e) {
           if (e instanceof InfraError) infra = e
