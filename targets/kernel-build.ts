@@ -14,7 +14,7 @@
  */
 import { createHash } from 'node:crypto'
 import { createWriteStream, existsSync, statSync } from 'node:fs'
-import { copyFile, mkdir, mkdtemp, readFile, realpath, rename, rm, writeFile } from 'node:fs/promises'
+import { copyFile, mkdir, mkdtemp, readFile, realpath, rename, rm, symlink, utimes, writeFile } from 'node:fs/promises'
 import { cpus } from 'node:os'
 import { basename, join, resolve } from 'node:path'
 import { execa } from 'execa'
@@ -237,6 +237,48 @@ async function seedFromBase(baseOut: string, outDir: string, log: (m: string) =>
   }
 }
 
+/**
+ * A patched tree's first build starts from a copy of the plain tree's build
+ * for the same architecture, so a variant costs what its patches touch, not
+ * a clean build. kbuild records the absolute source path in every command
+ * line it saved (the `.*.cmd` files, the generated Makefile, the `source`
+ * link): rewritten to the variant's path, the saved commands match again,
+ * and only the files the patches replaced (newer than their objects; the
+ * rest are hard links with the plain tree's times) are compiled. Times of
+ * the rewritten files are kept, so nothing looks newer than it is.
+ */
+async function seedFromPlainTree(plainOut: string, outDir: string, plainSrc: string, variantSrc: string, log: (m: string) => void): Promise<void> {
+  if (existsSync(join(outDir, '.config')) || !existsSync(join(plainOut, '.config'))) return
+  log(`starting ${basename(outDir)} from a copy of the plain build ${basename(plainOut)}, its paths moved to the patched tree (an incremental build)`)
+  const [from, to] = await Promise.all([realpath(plainSrc), realpath(variantSrc)])
+  const tmp = `${outDir}.tmp-${process.pid}`
+  await rm(tmp, { recursive: true, force: true })
+  try {
+    await execa('cp', ['-a', plainOut, tmp])
+    await rm(join(tmp, 'build.log'), { force: true })
+    // The build folder's own path is in objtool's dependency files (tools/
+    // are built with absolute output paths): left stale, objtool is built
+    // again and every object after it.
+    const moves: [string, string][] = [[from, to], [await realpath(plainOut), resolve(outDir)]]
+    const listed = await execa('grep', ['-rlIZF', '--exclude=*.o', '--exclude=*.a', '--exclude=*.ko', ...moves.flatMap(([old]) => ['-e', old]), tmp], { reject: false, stripFinalNewline: false })
+    for (const file of String(listed.stdout).split('\0').filter(Boolean)) {
+      const { atime, mtime } = statSync(file)
+      let text = await readFile(file, 'utf8')
+      for (const [old, now] of moves) text = text.split(old).join(now)
+      await writeFile(file, text)
+      await utimes(file, atime, mtime)
+    }
+    await rm(join(tmp, 'source'), { force: true })
+    await symlink(to, join(tmp, 'source'))
+    await rename(tmp, outDir).catch((e: NodeJS.ErrnoException) => {
+      // Another build seeded it meanwhile: use theirs.
+      if (!existsSync(join(outDir, '.config'))) throw e
+    })
+  } finally {
+    await rm(tmp, { recursive: true, force: true })
+  }
+}
+
 export async function buildKernel(opts: KernelBuildOptions): Promise<KernelBuildResult> {
   const started = Date.now()
   const profile = PROFILES[opts.arch]
@@ -247,6 +289,10 @@ export async function buildKernel(opts: KernelBuildOptions): Promise<KernelBuild
   const fragments = await Promise.all(fragmentPaths.map(async (path) => ({ path, text: await readFile(path, 'utf8') })))
   const baseOut = join(cacheDir(), 'kbuild', `${opts.arch}-${createHash('sha256').update(src).digest('hex').slice(0, 12)}`)
   const outDir = opts.out ?? variantFolder(baseOut, opts.fragments ?? [])
+  if (!opts.out && src !== base) {
+    const plainOut = join(cacheDir(), 'kbuild', `${opts.arch}-${createHash('sha256').update(base).digest('hex').slice(0, 12)}`)
+    await seedFromPlainTree(plainOut, baseOut, base, src, opts.log)
+  }
   if (!opts.out && outDir !== baseOut) await seedFromBase(baseOut, outDir, opts.log)
   await mkdir(outDir, { recursive: true })
   const logPath = join(outDir, 'build.log')
