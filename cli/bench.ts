@@ -10,12 +10,13 @@ import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { ExitCode, UsageError } from '../core/errors.js'
 import { benchHeap, compareBench, formatBench, formatChanges, parseBenchRun, type BenchRun } from '../bench/heap-bench.js'
-import { chooseTarget, type TargetChoice } from '../targets/index.js'
+import { chooseTarget, type TargetChoice } from '../targets/registry.js'
 import { makeOutputDir } from './output.js'
 import { log, selectHeaps, setActiveSession, startInterruptible } from './run.js'
 
 /** Where to measure: --target, or a board (--board) as `run` takes it. */
-export interface BenchOptions extends TargetChoice {
+export interface BenchOptions {
+  where: TargetChoice
   heap?: string[]
   output?: string
   budgetMs: number
@@ -41,7 +42,7 @@ export async function benchCommand(opts: BenchOptions): Promise<number> {
   if (!Number.isInteger(opts.budgetMs) || opts.budgetMs < 3 || opts.budgetMs > 3_600_000) {
     throw new UsageError(`--budget-ms ${opts.budgetMs}: expected whole milliseconds from 3 to 3600000`, 'pass --budget-ms with the sampling time per figure, e.g. --budget-ms 300')
   }
-  const { target } = chooseTarget(opts)
+  const target = chooseTarget(opts.where)
   const baseline = opts.compare ? await readBaseline(opts.compare) : undefined
   const outputDir = makeOutputDir(opts.output, `${target.name}-bench`)
   const session = await startInterruptible(target, { outputDir, log })

@@ -3,7 +3,7 @@ import { resolveSuites } from '../suites/index.js'
 import { fdLeakCaseId, hasSelection, selectCases, type CaseSelection } from '../suites/case-filter.js'
 import { BOOT_CASE, BOOT_SUITE } from '../suites/boot-log.js'
 import { heapsOf } from '../suites/heaps.js'
-import { chooseTarget, type TargetChoice } from '../targets/index.js'
+import { chooseTarget, type TargetChoice } from '../targets/registry.js'
 import { ExitCode } from '../core/errors.js'
 import { makeOutputDir } from './output.js'
 import { log, setActiveSession, startInterruptible } from './run.js'
@@ -30,7 +30,7 @@ export function listSuites(verbose: boolean, suiteNames?: string[], selection?: 
 
 /** Starts the target (--target, or a board as `run --board` does) and lists its heaps. */
 export async function listHeaps(choice: TargetChoice, output?: string): Promise<number> {
-  const { target } = chooseTarget(choice)
+  const target = chooseTarget(choice)
   const session = await startInterruptible(target, { outputDir: makeOutputDir(output, `${target.name}-list`), log })
   try {
     const { heaps } = await session.agent.must('list_heaps', {})

@@ -18,7 +18,9 @@ import { reportCommand } from './report.js'
 import { compareCommand } from './compare.js'
 import { parseCommand } from './parse.js'
 import { farmCommand } from './farm.js'
-import { refuseQemuFlagsOnBoards, seconds, targetChoice, withTargetOptions, type TargetFlags } from './target-flags.js'
+import { refuseTargetOptionsWithoutStart, seconds, targetChoice, withTargetOptions } from './target-flags.js'
+import { boardKind } from '../targets/board-target.js'
+import { optionArgs, refuseOthersOptions } from '../targets/registry.js'
 import { versionText } from './version.js'
 import { fdLeakCaseId, type CaseSelection } from '../suites/case-filter.js'
 
@@ -73,7 +75,7 @@ withTargetOptions(
     .option('-c, --case <globs>', 'run only the cases whose id matches (repeat or comma-separate; * ? {a,b}); a suite\'s fd-leak check runs with its cases', collect)
     .option('--skip <globs>', 'never run the cases whose id matches (repeat or comma-separate)', collect)
     .option('-o, --output <dir>', 'the run\'s output folder (default dmaheap-output/<time>-<target>)')
-    .option('--allow-exhaustion', 'run exhaustion on a target that is not a disposable QEMU guest')
+    .option('--allow-exhaustion', 'run exhaustion on a target that is not disposable (a QEMU guest is)')
     .option('--memory-budget <size>', 'the most a destructive case may allocate (e.g. 256M)', parseSize)
     .option('--expect <file>', 'YAML stating what heaps must deliver (heaps: {name: {contiguous, align, capacity, largest, zeroed}}); a heap that does not fails')
     .option('--previous <dir>', 'a previous run\'s output folder: fail a heap whose capacity shrank since (same target and kernel)')
@@ -88,7 +90,8 @@ withTargetOptions(
       if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a whole number of at least 1')
       return n
     }, 4),
-).action(async (o: TargetFlags & { suite?: string[]; heap?: string[]; case?: string[]; skip?: string[]; output?: string; allowExhaustion?: boolean; memoryBudget?: bigint; referenceFaults?: string[]; expect?: string; previous?: string; caseTimeout?: number; inject?: InjectedFault[]; kselftest?: string; knownFailures?: string; farm?: string; jobs: number }) => {
+).action(async (o: { suite?: string[]; heap?: string[]; case?: string[]; skip?: string[]; output?: string; allowExhaustion?: boolean; memoryBudget?: bigint; referenceFaults?: string[]; expect?: string; previous?: string; caseTimeout?: number; inject?: InjectedFault[]; kselftest?: string; knownFailures?: string; farm?: string; jobs: number }, cmd: Command) => {
+  const where = targetChoice(cmd)
   if (o.farm) {
     // Each board runs in its own `dmaheap run --board` process, with these flags.
     const runArgs = [
@@ -103,11 +106,12 @@ withTargetOptions(
       ...(o.caseTimeout !== undefined ? ['--case-timeout', String(o.caseTimeout)] : []),
       ...(o.kselftest ? ['--kselftest', o.kselftest] : []),
       ...(o.knownFailures ? ['--known-failures', o.knownFailures] : []),
-      ...(o.knownHosts ? ['--known-hosts', o.knownHosts] : []),
-      ...(o.acceptNewHostKey ? ['--accept-new-host-key'] : []),
+      // The board options given (host keys), as each board's own run takes them.
+      ...optionArgs(boardKind, where),
     ]
     await exitWith(async () => {
-      refuseQemuFlagsOnBoards(o, '--farm')
+      // A farm runs boards: any other target's option would be ignored.
+      refuseOthersOptions(boardKind, where.given, '--farm')
       return farmCommand({ farm: o.farm!, jobs: o.jobs, output: o.output, runArgs })
     })
     return
@@ -128,7 +132,7 @@ withTargetOptions(
       ...(o.referenceFaults ? { referenceFaults: o.referenceFaults } : {}),
       ...(o.kselftest ? { kselftest: o.kselftest } : {}),
       ...(o.knownFailures ? { knownFailures: o.knownFailures } : {}),
-      ...targetChoice(o),
+      where,
     }),
   )
 })
@@ -142,10 +146,11 @@ withTargetOptions(
     .option('-s, --suite <names>', 'only these suites (repeat or comma-separate)', collect)
     .option('-c, --case <globs>', 'list the cases run --case would run (repeat or comma-separate)', collect)
     .option('--skip <globs>', 'leave out the cases run --skip would skip', collect),
-).action(async (o: TargetFlags & { heaps?: boolean; verbose?: boolean; suite?: string[]; case?: string[]; skip?: string[] }) => {
+).action(async (o: { heaps?: boolean; verbose?: boolean; suite?: string[]; case?: string[]; skip?: string[] }, cmd: Command) => {
+  const where = targetChoice(cmd)
   try {
-    // The suites are the same on every target: a board only means something to --heaps.
-    if (o.board && !o.heaps) throw new UsageError('--board applies to list --heaps (the suites and cases are the same on every target)', 'add --heaps to list the board\'s heaps')
+    // The suites are the same on every target: a target's options only mean something to --heaps.
+    if (!o.heaps) refuseTargetOptionsWithoutStart(where, 'list --heaps')
     listSuites(!!o.verbose, o.suite, o.case || o.skip ? caseSelection(o) : undefined)
   } catch (e) {
     console.error(formatError(e))
@@ -154,7 +159,7 @@ withTargetOptions(
   }
   if (o.heaps) {
     installInterruptHandler()
-    await exitWith(() => listHeaps(targetChoice(o)))
+    await exitWith(() => listHeaps(where))
   }
 })
 
@@ -167,12 +172,12 @@ withTargetOptions(
     .option('--budget-ms <ms>', 'sampling time per figure', (v) => Number(v), 300)
     .option('--compare <bench.json>', 'flag figures whose median moved beyond the measured noise since this run')
     .option('--gate', 'with --compare: exit 1 when a figure got slower'),
-).action(async (o: TargetFlags & { heap?: string[]; output?: string; budgetMs: number; compare?: string; gate?: boolean }) => {
+).action(async (o: { heap?: string[]; output?: string; budgetMs: number; compare?: string; gate?: boolean }, cmd: Command) => {
   installInterruptHandler()
   await exitWith(() => {
     if (o.gate && !o.compare) throw new UsageError('--gate needs --compare: there is nothing to gate against', 'pass --compare OLD/bench.json with --gate')
     return benchCommand({
-      ...targetChoice(o),
+      where: targetChoice(cmd),
       budgetMs: o.budgetMs,
       ...(o.heap ? { heap: o.heap } : {}),
       ...(o.output ? { output: o.output } : {}),

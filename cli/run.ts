@@ -11,7 +11,7 @@ import { ExitCode, InfraError, UsageError } from '../core/errors.js'
 import { REFERENCE_HEAP } from '../core/protocol.js'
 import { countsText, PASS_AND_FAIL, type CaseResult, type RunSummary } from '../core/result.js'
 import type { InjectedFault, RunSettings } from '../suites/harness.js'
-import type { StartContext, Target, TargetSession } from '../core/target.js'
+import type { StartContext, Target, TargetInfo, TargetSession } from '../core/target.js'
 import { describeDiff, referenceDiff } from '../reports/reference-diff.js'
 import { ResultsFile } from '../reports/results-file.js'
 import { createTapRoot } from '../reports/tap-root.js'
@@ -21,7 +21,7 @@ import { planOf, runSuites } from '../suites/run.js'
 import { selectCases, type CaseSelection } from '../suites/case-filter.js'
 import { BOOT_LOG_FILE } from '../suites/boot-log.js'
 import { readKselftestBinary, selftestCase } from '../suites/kselftest.js'
-import { chooseTarget, type TargetChoice } from '../targets/index.js'
+import { chooseTarget, type TargetChoice } from '../targets/registry.js'
 import { formatError, makeOutputDir } from './output.js'
 import type { HeapExpectations } from '../core/heap-expectations.js'
 import { comparableProfiles, readPreviousProfiles, writeProfiles } from '../suites/previous-profiles.js'
@@ -31,7 +31,9 @@ import { crashed, outcomeOfCrash, untilCrash } from './crash.js'
 import { describeEntry, describeKnown, loadKnownFailures } from '../core/known-failures.js'
 import { failsRun, sortOutcomes } from '../reports/outcomes.js'
 
-export interface RunOptions extends TargetChoice {
+export interface RunOptions {
+  /** where to run: --target or a board, and their options */
+  where: TargetChoice
   suite?: string[]
   heap?: string[]
   /** --case / --skip: which of the suites' cases run */
@@ -59,16 +61,17 @@ export interface RunOptions extends TargetChoice {
   knownFailures?: string
 }
 
-function runSettings(opts: RunOptions, disposable: boolean, boardAllows = false): RunSettings {
-  const destructive = disposable || !!opts.allowExhaustion || boardAllows
+function runSettings(opts: RunOptions, info: TargetInfo): RunSettings {
+  const { disposable, destructiveAllowed } = info.facts
+  const destructive = disposable || !!opts.allowExhaustion || destructiveAllowed
   return {
     destructive,
     destructiveReason: disposable
-      ? 'the target is a disposable QEMU guest'
+      ? `${info.target} is disposable (thrown away after the run)`
       : opts.allowExhaustion
         ? '--allow-exhaustion was given'
-        : boardAllows
-          ? 'the board description allows it (destructive: true)'
+        : destructiveAllowed
+          ? `${info.target}'s description allows it (destructive: true)`
           : 'destructive: can exhaust this machine\'s memory; pass --allow-exhaustion (bounded by --memory-budget)',
     ...(opts.memoryBudget !== undefined ? { memoryBudget: opts.memoryBudget } : {}),
     ...(opts.expectations ? { expectations: opts.expectations, expectationsSource: opts.expectationsSource ?? 'the expectations' } : {}),
@@ -165,12 +168,14 @@ export async function selectHeaps(session: TargetSession, wanted?: string[], ref
 
 export async function runCommand(opts: RunOptions): Promise<number> {
   // Every name the user gave is checked before anything boots.
-  const { target, board } = chooseTarget(opts)
-  if (board) {
+  const target = chooseTarget(opts.where)
+  const defaults = target.runDefaults
+  if (defaults) {
+    // The target's description (a board file) fills in what the command line left out.
     opts = {
       ...opts,
-      ...(board.heaps && !opts.expectations ? { expectations: board.heaps, expectationsSource: board.file } : {}),
-      ...(board.memoryBudget !== undefined && opts.memoryBudget === undefined ? { memoryBudget: board.memoryBudget } : {}),
+      ...(defaults.heaps && !opts.expectations ? { expectations: defaults.heaps, expectationsSource: defaults.heapsSource ?? target.name } : {}),
+      ...(defaults.memoryBudget !== undefined && opts.memoryBudget === undefined ? { memoryBudget: defaults.memoryBudget } : {}),
     }
   }
   const { suites, boot: bootCase } = selectCases(resolveSuites(opts.suite), opts.cases)
@@ -205,7 +210,7 @@ export async function runCommand(opts: RunOptions): Promise<number> {
     tapFile.on('error', () => root.unpipe(tapFile))
     const ended = new Promise<void>((resolve) => root.on('end', () => resolve()))
 
-    const settings = runSettings(opts, session.info.facts.disposable === true, session.info.facts.destructiveAllowed === true)
+    const settings = runSettings(opts, session.info)
     if (known?.length) settings.knownFailures = known
     const { release } = session.info.hello
     if (previous) {

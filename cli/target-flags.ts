@@ -1,82 +1,66 @@
 /**
  * The flags that pick where a command runs, shared by run, bench and
- * list --heaps: --target and the QEMU guest's flags, or --board and its
- * host key flags. One definition, so a board means the same to each.
+ * list --heaps: --target, and every option a target kind declares
+ * (targets/registry.ts), made into flags here. A kind picked by its own
+ * option (--board) takes the place of --target.
  */
 import { type Command, InvalidArgumentError, Option } from 'commander'
 import { UsageError } from '../core/errors.js'
-import type { AccelChoice } from '../runners/qemu.js'
-import { DEFAULT_TARGET, TARGET_NAMES, type TargetChoice } from '../targets/index.js'
-import type { QemuTargetOptions } from '../targets/qemu.js'
+import { positiveSeconds } from '../core/option-values.js'
+import type { OptionValue, TargetOption } from '../core/target.js'
+import { DEFAULT_TARGET, flagName, targetNames, targetOptions, type TargetChoice } from '../targets/registry.js'
 
-export function seconds(v: string): number {
-  const n = Number(v)
-  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a positive number of seconds')
-  return n
+/** A parser's Error as commander's one-line usage error. */
+function argParser(parse: (text: string) => OptionValue): (text: string) => OptionValue {
+  return (text) => {
+    try {
+      return parse(text)
+    } catch (e) {
+      throw new InvalidArgumentError((e as Error).message)
+    }
+  }
+}
+
+export const seconds = argParser(positiveSeconds) as (text: string) => number
+
+function commanderOption(option: TargetOption, takenBy: string[], selector: boolean): Option {
+  // A selector says what it is itself; any other flag says which targets take it.
+  const o = new Option(option.flag, selector ? option.description : `${takenBy.join(', ')}: ${option.description}`)
+  if (option.choices) o.choices(option.choices)
+  if (option.env) o.env(option.env)
+  if (option.parse) o.argParser(argParser(option.parse))
+  if (option.default !== undefined) o.default(option.default)
+  // A target picked by its own option is the target: a --target beside it would be ignored, so it is refused.
+  if (selector) o.conflicts(['target', 'farm'])
+  return o
 }
 
 export function withTargetOptions(cmd: Command): Command {
-  return (
-    cmd
-      .addOption(new Option('-t, --target <name>', 'where to run').choices([...TARGET_NAMES, 'qemu-x86_64']).default(DEFAULT_TARGET))
-      .option('--kernel <image>', 'QEMU: boot this kernel image instead of Debian\'s 6.12')
-      .option('--memory <size>', 'QEMU: guest memory (smaller is faster to exhaust)', '512M')
-      .option('--cmdline <args>', 'QEMU: extra kernel command line arguments')
-      .addOption(new Option('--accel <accel>', 'QEMU: accelerator; auto tries KVM and falls back to TCG').choices(['auto', 'kvm', 'tcg']).env('DMAHEAP_ACCEL').default('auto'))
-      .option('--boot-timeout <seconds>', 'QEMU: how long the agent may take to come up', seconds, 60)
-      .option('--cma <size>', 'QEMU: reserve a CMA area (cma=SIZE) so the CMA heap appears, e.g. 256M')
-      // A board is the target: a --target beside it would be ignored, so it is refused.
-      .addOption(new Option('--board <name|file>', 'run on a board over SSH, described by this YAML file (or boards/NAME.yaml)').conflicts(['target', 'farm']))
-      .option('--known-hosts <file>', 'boards: check host keys against this known_hosts file (default ~/.ssh/known_hosts)')
-      .option('--accept-new-host-key', 'boards: accept a host key never seen before, and record it in known_hosts')
-  )
-}
-
-export interface TargetFlags {
-  target: string
-  kernel?: string
-  cma?: string
-  memory: string
-  cmdline?: string
-  accel: AccelChoice
-  bootTimeout: number
-  board?: string
-  knownHosts?: string
-  acceptNewHostKey?: boolean
-}
-
-/** The QEMU flags, refused on a target that is not a QEMU guest rather than ignored. */
-function qemuOptions(o: TargetFlags): QemuTargetOptions {
-  if (!o.target.startsWith('qemu') || o.target === 'qemu-user-aarch64') {
-    const given = (['kernel', 'cma', 'cmdline'] as const).filter((k) => o[k] !== undefined)
-    if (given.length) {
-      throw new UsageError(`--${given[0]} applies to QEMU guests, not to --target ${o.target}`, `drop --${given[0]}, or run on --target qemu`)
-    }
+  cmd.addOption(new Option('-t, --target <name>', 'where to run').choices(targetNames()).default(DEFAULT_TARGET))
+  for (const { key, option, kinds } of targetOptions()) {
+    const selector = kinds.some((k) => k.selectedBy === key)
+    cmd.addOption(commanderOption(option, kinds.map((k) => k.name), selector))
   }
+  return cmd
+}
+
+/** The target a command's flags pick (targets/registry.ts chooseTarget makes it). */
+export function targetChoice(cmd: Command): TargetChoice {
+  const opts = cmd.opts<Record<string, unknown>>()
+  const keys = targetOptions().map((o) => o.key)
   return {
-    ...(o.kernel ? { kernel: o.kernel } : {}),
-    ...(o.cmdline ? { cmdline: o.cmdline } : {}),
-    ...(o.cma ? { cma: o.cma } : {}),
-    memory: o.memory,
-    accel: o.accel,
-    bootTimeoutMs: o.bootTimeout * 1000,
+    target: String(opts.target ?? DEFAULT_TARGET),
+    values: Object.fromEntries(keys.filter((k) => opts[k] !== undefined).map((k) => [k, opts[k] as OptionValue])),
+    // Only what the command line said can be refused: a default or DMAHEAP_ACCEL in the environment is no request.
+    given: keys.filter((k) => cmd.getOptionValueSource(k) === 'cli'),
   }
 }
 
-/** Boards are not QEMU guests: their flags would be ignored, so they are refused. */
-export function refuseQemuFlagsOnBoards(o: TargetFlags, flag: string): void {
-  const given = (['kernel', 'cma', 'cmdline'] as const).filter((k) => o[k] !== undefined)
-  if (given.length) throw new UsageError(`--${given[0]} applies to QEMU guests, not to boards (${flag})`, `drop --${given[0]}`)
-}
-
-/** The target a command's flags pick (targets/index.ts chooseTarget starts it). */
-export function targetChoice(o: TargetFlags): TargetChoice {
-  if (o.board) refuseQemuFlagsOnBoards(o, '--board')
-  return {
-    target: o.target,
-    qemu: qemuOptions(o),
-    ...(o.board ? { board: o.board } : {}),
-    ...(o.knownHosts ? { knownHosts: o.knownHosts } : {}),
-    ...(o.acceptNewHostKey ? { acceptNewHostKey: true } : {}),
+/** list without --heaps starts nothing: a target option there would be ignored, so it is refused. */
+export function refuseTargetOptionsWithoutStart(choice: TargetChoice, needs: string): void {
+  const given = targetOptions().find((o) => choice.given.includes(o.key))
+  if (given) {
+    const flag = flagName(given.option)
+    throw new UsageError(`${flag} applies to ${needs} (the suites and cases are the same on every target)`, `add ${needs.split(' ').pop()} to list the target's heaps, or drop ${flag}`)
   }
 }

@@ -1,4 +1,4 @@
-import type { TargetInfo } from './target.js'
+import type { RecordedTargetInfo } from './target.js'
 import type { KnownFailure } from './known-failures.js'
 
 /**
@@ -126,7 +126,8 @@ export function emptyCounts(): Record<CaseStatus, number> {
 
 /** run.json: the run's facts next to results.jsonl; the views read both. */
 export interface RunRecord {
-  target: TargetInfo
+  /** the session the run ended on (a fresh one after a recovery) */
+  target: RecordedTargetInfo
   suites: string[]
   heaps: string[]
   started: string

@@ -1,18 +1,70 @@
 /**
  * The one interface every place a suite can run implements: the local
  * machine, a QEMU guest, a board over SSH. Starting a target yields a session
- * with a live agent; the suites only ever see the session.
+ * with a live agent; the suites only ever see the session. Each kind of
+ * target is declared once (TargetKind) in targets/, listed in
+ * targets/registry.ts.
  */
 import type { Agent } from './agent.js'
+import type { HeapExpectations } from './heap-expectations.js'
 import type { Responses } from './protocol.js'
 
+/**
+ * What a target is, as the run's settings, the suites and the reports read
+ * it; run.json keeps it as target.facts. The first four every target states;
+ * the rest say how it was brought up, where that is known.
+ */
+export interface TargetFacts {
+  /** thrown away after the run (a QEMU guest): destructive cases run on it by default */
+  disposable: boolean
+  /** destructive cases run without --allow-exhaustion: always on a disposable target, on a board when its description says destructive: true */
+  destructiveAllowed: boolean
+  /** any ioctl number reaches the kernel; qemu-user answers ENOSYS itself to those it does not know */
+  rawIoctls: boolean
+  /** how the harness reaches the agent: addon, virtio-serial, stdio, ssh (the system's client) or ssh2 */
+  transport: string
+  /** CONFIG_INIT_ON_ALLOC_DEFAULT_ON, when the kernel's config is known */
+  initOnAllocDefault?: boolean
+  /** the architecture as the target names it: x86_64 or arm64 (QEMU kernels), aarch64 (boards) */
+  arch?: string
+  /** QEMU's accelerator */
+  accel?: 'kvm' | 'tcg'
+  /** how long the boot took, ms */
+  bootMs?: number
+  /** the kernel: the image or package booted, or the release a board runs */
+  kernel?: string
+  /** the kernel command line the target was booted with */
+  cmdline?: string
+  /** the device tree's compatible strings, most specific first (KCIDB's environment.compatible); absent without a device tree */
+  compatible?: string[]
+  /** qemu-user: the emulator that runs the agent */
+  emulator?: string
+  /** boards: the board's name, host:port, the private directory the agent ran from, connect and upload times (ms) */
+  board?: string
+  host?: string
+  remoteDir?: string
+  connectMs?: number
+  uploadMs?: number
+}
+
+/** The facts a kind of target declares before anything starts (TargetKind.facts); its sessions state the same. */
+export type KindFacts = Pick<TargetFacts, 'disposable' | 'rawIoctls'>
+
 export interface TargetInfo {
-  /** the target's name as the user selects it, e.g. "qemu-x86_64" */
+  /** the target's name as results name it, e.g. "qemu-x86_64" */
   target: string
   /** what the agent reported at hello: kernel release, arch, page size */
   hello: Responses['hello']
-  /** facts about how it was brought up (accelerator, kernel image, boot time) */
-  facts: Record<string, string | number | boolean>
+  facts: TargetFacts
+}
+
+/**
+ * TargetInfo as run.json holds it: a file written by an older harness may
+ * lack any fact (before they were typed, only some targets said disposable,
+ * rawIoctls or initOnAllocDefault), so readers take each as optional.
+ */
+export interface RecordedTargetInfo extends Omit<TargetInfo, 'facts'> {
+  facts: Partial<TargetFacts>
 }
 
 export interface TargetSession {
@@ -22,6 +74,10 @@ export interface TargetSession {
   consoleTail(lines?: number): string
   /** files kept with the results (console log), by role */
   readonly artifacts: Record<string, string>
+  /**
+   * Ends the session. Once it resolves, consoleTail holds everything the
+   * target printed (a crash's last lines). May be called more than once.
+   */
   close(): Promise<void>
 }
 
@@ -39,8 +95,54 @@ export interface StartContext {
   reconnectWithinMs?: number
 }
 
+/** What a run takes from a target's own description unless the command line says otherwise (a board file's heaps, memory budget). */
+export interface RunDefaults {
+  heaps?: HeapExpectations
+  /** the file the heaps came from, for messages */
+  heapsSource?: string
+  memoryBudget?: bigint
+}
+
 export interface Target {
   readonly name: string
   readonly description: string
+  readonly runDefaults?: RunDefaults
   start(ctx: StartContext): Promise<TargetSession>
+}
+
+/** A value a target option holds once the command line is parsed. */
+export type OptionValue = string | number | boolean
+
+/** One command-line option a kind of target takes (the CLI makes its flags from these). */
+export interface TargetOption {
+  /** as the command line spells it: '--kernel <image>', or '--accept-new-host-key' for a switch */
+  flag: string
+  description: string
+  default?: OptionValue
+  choices?: readonly string[]
+  /** an environment variable that sets it too (not counted as given on the command line) */
+  env?: string
+  /** text to value; throws an Error whose message says what was expected */
+  parse?(text: string): OptionValue
+}
+
+/**
+ * A kind of target, declared in its own file in targets/ and listed once in
+ * targets/registry.ts: its name, the options it takes, the facts it states
+ * and how it makes a Target from its options. Recovery is the same for every
+ * kind (targets/lifecycle.ts): close, start again with reconnectWithinMs.
+ */
+export interface TargetKind<O extends Record<string, OptionValue | undefined> = Record<string, OptionValue | undefined>> {
+  /** --target NAME */
+  readonly name: string
+  /** other names --target takes for it */
+  readonly aliases?: readonly string[]
+  readonly description: string
+  /** the key of its own option whose presence picks it instead of --target (a board: --board FILE) */
+  readonly selectedBy?: keyof O & string
+  /** every option it takes, by the key its value goes under (as commander camel-cases the flag) */
+  readonly options: { readonly [K in keyof O]-?: TargetOption }
+  readonly facts: KindFacts
+  /** its options as the command line gave them (defaults filled in); names in them are checked here, before anything starts */
+  create(options: Partial<O>): Target
 }

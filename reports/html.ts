@@ -187,7 +187,7 @@ export function toHtml(results: CaseResult[], diff: DiffEntry[], run?: RunRecord
   const verdict = verdictOf(c, run?.summary.infraError)
   const target = run?.target.target ?? results[0]?.target ?? 'unknown target'
   const kernel = run?.target.hello.release ?? results[0]?.kernel ?? 'unknown'
-  const facts = run ? Object.entries(run.target.facts).map(([k, v]) => `${esc(k)}=${esc(String(v))}`).join(', ') : ''
+  const facts = run ? Object.entries(run.target.facts).map(([k, v]) => `${esc(k)}=${esc(Array.isArray(v) ? v.join(' ') : String(v))}`).join(', ') : ''
   const plots = bench ? benchPlots(bench) : []
   return `<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">

@@ -103,7 +103,7 @@ export function toKcidb(results: CaseResult[], diff: DiffEntry[], run?: RunRecor
       duration: r.durationMs / 1000,
       environment: {
         comment: `${r.target}, Linux ${r.kernel}, heap ${r.heap}`,
-        ...(typeof compatible === 'string' && compatible ? { compatible: compatible.split(/[\s\u0000]+/).filter(Boolean) } : {}),
+        ...(compatible?.length ? { compatible } : {}),
         misc: { target: r.target, kernel: r.kernel, heap: r.heap },
       },
       ...(commentOf(r) ? { comment: commentOf(r)!.replace(/\u0000/g, '') } : {}),

@@ -140,7 +140,7 @@ export async function allocForCase(ctx: CaseContext, len: bigint, label: string,
 
 /** Skip reason for cases that issue arbitrary ioctl numbers, where the target cannot. */
 export function needsRawIoctls(env: CaseEnv): string | undefined {
-  return env.target.facts.rawIoctls === false
+  return !env.target.facts.rawIoctls
     ? `${env.target.target} does not pass unknown ioctl numbers to the kernel (the emulator answers ENOSYS itself)`
     : undefined
 }

@@ -9,7 +9,7 @@ import type { Test } from 'tap'
 import type { Agent } from '../core/agent.js'
 import { InfraError } from '../core/errors.js'
 import { countsText, emptyCounts, PASS_AND_FAIL, type CaseResult, type CaseStatus, type RunPlan } from '../core/result.js'
-import type { TargetSession } from '../core/target.js'
+import type { TargetFacts, TargetSession } from '../core/target.js'
 import { knownTodo, markKnown, runCase, type CaseDef, type CaseEnv, type HeapTraits, type RunSettings, type SuiteDef, type TargetTraits } from './harness.js'
 import type { HeapUnderTest } from './heaps.js'
 import { KernelLog } from './kernel-log.js'
@@ -152,7 +152,7 @@ async function probeTraits(agent: Agent, heapHandle: number, pageSize: bigint): 
  * init_on_alloc from the kernel command line; otherwise the kernel's default,
  * which only the target knows (facts.initOnAllocDefault, from its config).
  */
-export function initOnAllocSetting(cmdline: string, configDefault: unknown): string {
+export function initOnAllocSetting(cmdline: string, configDefault: boolean | undefined): string {
   const m = /(?:^|\s)init_on_alloc=(\S+)/.exec(cmdline)
   if (m) return `${m[1]} (kernel command line)`
   if (typeof configDefault === 'boolean') return `${configDefault ? 1 : 0} (CONFIG_INIT_ON_ALLOC_DEFAULT_ON)`
@@ -173,7 +173,7 @@ async function physicalRegions(agent: Agent): Promise<PhysRegion[]> {
   ]
 }
 
-async function probeTarget(agent: Agent, facts: Record<string, unknown>): Promise<TargetTraits> {
+async function probeTarget(agent: Agent, facts: TargetFacts): Promise<TargetTraits> {
   const vgem = await agent.call('vgem_open', {})
   if (vgem.ok) await agent.must('close', { fd: vgem.fd })
   const cmdline = await agent.call('read_file', { path: '/proc/cmdline' })

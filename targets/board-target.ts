@@ -13,16 +13,16 @@ import { join } from 'node:path'
 import { PassThrough } from 'node:stream'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Agent } from '../core/agent.js'
-import { InfraError } from '../core/errors.js'
+import { InfraError, UsageError } from '../core/errors.js'
 import { agentBinary, type Arch } from '../core/paths.js'
-import type { StartContext, Target, TargetSession } from '../core/target.js'
+import type { KindFacts, StartContext, Target, TargetKind, TargetSession } from '../core/target.js'
 import { helloOrFail } from '../runners/hello.js'
 import { DEFAULT_KNOWN_HOSTS } from '../runners/host-keys.js'
 import { shellQuote, type RemoteShell } from '../runners/remote-shell.js'
 import { connectSsh } from '../runners/ssh.js'
 import { connectSystemSsh } from '../runners/ssh-system.js'
 import { StreamTransport } from '../runners/stream-transport.js'
-import type { BoardDescription } from './board.js'
+import { loadBoard, resolveBoardFile, type BoardDescription } from './board.js'
 
 /** How long the agent gets to exit once its stdin closes, before the board is tidied. */
 const AGENT_EXIT_WAIT_MS = 5000
@@ -78,10 +78,18 @@ function aborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new InfraError('interrupted while starting the board')
 }
 
+/** A board is kept: destructive cases only where its description or --allow-exhaustion allows. Its kernel gets every ioctl. */
+const BOARD_FACTS: KindFacts = { disposable: false, rawIoctls: true }
+
 export function boardTarget(board: BoardDescription, opts: BoardConnectOptions = {}): Target {
   return {
     name: `board-${board.name}`,
     description: `the board ${board.name} (${board.user}@${board.host}:${board.port}) over SSH`,
+    // The description's heaps and budget, unless the command line gives its own.
+    runDefaults: {
+      ...(board.heaps ? { heaps: board.heaps, heapsSource: board.file } : {}),
+      ...(board.memoryBudget !== undefined ? { memoryBudget: board.memoryBudget } : {}),
+    },
     async start(ctx: StartContext): Promise<TargetSession> {
       const t0 = Date.now()
       ctx.log(`connecting to ${board.name} (${board.user}@${board.host}:${board.port}, ${board.transport})`)
@@ -184,13 +192,13 @@ export function boardTarget(board: BoardDescription, opts: BoardConnectOptions =
             target: `board-${board.name}`,
             hello,
             facts: {
+              ...BOARD_FACTS,
+              destructiveAllowed: board.destructive,
               board: board.name,
               host: `${board.host}:${board.port}`,
               transport: board.transport === 'system' ? 'ssh' : 'ssh2',
               arch,
               kernel: release,
-              disposable: false,
-              destructiveAllowed: board.destructive,
               remoteDir,
               connectMs,
               uploadMs,
@@ -208,4 +216,21 @@ export function boardTarget(board: BoardDescription, opts: BoardConnectOptions =
       }
     },
   }
+}
+
+/** `--board NAME|FILE` (it takes the place of --target) and the host key flags. */
+export const boardKind: TargetKind<{ board?: string; knownHosts?: string; acceptNewHostKey?: boolean }> = {
+  name: 'board',
+  description: 'a board over SSH, described by a YAML file (targets/board.ts)',
+  selectedBy: 'board',
+  options: {
+    board: { flag: '--board <name|file>', description: 'run on a board over SSH, described by this YAML file (or boards/NAME.yaml)' },
+    knownHosts: { flag: '--known-hosts <file>', description: 'check host keys against this known_hosts file (default ~/.ssh/known_hosts)' },
+    acceptNewHostKey: { flag: '--accept-new-host-key', description: 'accept a host key never seen before, and record it in known_hosts' },
+  },
+  facts: BOARD_FACTS,
+  create: (o) => {
+    if (!o.board) throw new UsageError('a board target needs a board description', 'pass --board NAME or --board FILE')
+    return boardTarget(loadBoard(resolveBoardFile(o.board)), { knownHosts: o.knownHosts, acceptNewHostKey: o.acceptNewHostKey })
+  },
 }

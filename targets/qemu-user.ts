@@ -7,9 +7,12 @@
 import { existsSync } from 'node:fs'
 import { InfraError } from '../core/errors.js'
 import { agentBinary, type Arch } from '../core/paths.js'
-import type { StartContext, Target, TargetSession } from '../core/target.js'
+import type { KindFacts, StartContext, Target, TargetKind, TargetSession } from '../core/target.js'
 import { helloOrFail } from '../runners/hello.js'
 import { spawnAgentProcess } from '../runners/process.js'
+
+/** This machine's own kernel, not thrown away; qemu-user translates each ioctl it knows and answers ENOSYS to the rest. */
+const QEMU_USER_FACTS: KindFacts = { disposable: false, rawIoctls: false }
 
 export function qemuUserTarget(arch: Arch): Target {
   const name = `qemu-user-${arch}`
@@ -28,8 +31,7 @@ export function qemuUserTarget(arch: Arch): Target {
         throw new InfraError(`${emulator} did not run the ${arch} agent: ${e.message}`, 'apt-get install qemu-user-static')
       })
       return {
-        // qemu-user translates each ioctl it knows and answers ENOSYS to the rest.
-        info: { target: name, hello, facts: { emulator, rawIoctls: false } },
+        info: { target: name, hello, facts: { ...QEMU_USER_FACTS, destructiveAllowed: false, transport: 'stdio', emulator, arch } },
         agent,
         artifacts: {},
         consoleTail: () => '',
@@ -37,4 +39,13 @@ export function qemuUserTarget(arch: Arch): Target {
       }
     },
   }
+}
+
+/** `--target qemu-user-aarch64`: no options of its own. */
+export const qemuUserKind: TargetKind<Record<never, never>> = {
+  name: 'qemu-user-aarch64',
+  description: qemuUserTarget('aarch64').description,
+  options: {},
+  facts: QEMU_USER_FACTS,
+  create: () => qemuUserTarget('aarch64'),
 }

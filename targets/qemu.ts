@@ -10,7 +10,8 @@ import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { InfraError } from '../core/errors.js'
 import { agentBinary, type Arch } from '../core/paths.js'
-import type { StartContext, Target, TargetSession } from '../core/target.js'
+import type { KindFacts, StartContext, Target, TargetFacts, TargetKind, TargetSession } from '../core/target.js'
+import { positiveSeconds } from '../core/option-values.js'
 import { bootQemu, type Accel, type AccelChoice } from '../runners/qemu.js'
 import { debianKernel } from './debian-kernel.js'
 import { BUSYBOX, buildInitramfs, isStaticElf } from './initramfs.js'
@@ -77,16 +78,21 @@ async function guestBusybox(agent: Arch): Promise<string | undefined> {
   }
 }
 
+const DESCRIPTION = 'a kernel in QEMU (Debian 6.12 x86_64 by default, or --kernel IMAGE: x86_64 or arm64), KVM if it works, else TCG'
+
+/** A guest is thrown away after the run, and its kernel sees every ioctl the agent makes. */
+const QEMU_FACTS: KindFacts = { disposable: true, rawIoctls: true }
+
 export function qemuTarget(opts: QemuTargetOptions = {}): Target {
   return {
     name: 'qemu',
-    description: 'a kernel in QEMU (Debian 6.12 x86_64 by default, or --kernel IMAGE: x86_64 or arm64), KVM if it works, else TCG',
+    description: DESCRIPTION,
     async start(ctx: StartContext): Promise<TargetSession> {
       let kernelImage: string
       let kernelSource: string
       let arch: KernelArch
       let modules: Module[] = []
-      const facts: Record<string, string | number | boolean> = {}
+      const facts: Pick<TargetFacts, 'initOnAllocDefault'> = {}
       if (opts.kernel) {
         arch = await kernelImageArch(opts.kernel)
         kernelImage = opts.kernel
@@ -137,7 +143,7 @@ export function qemuTarget(opts: QemuTargetOptions = {}): Target {
         info: {
           target: `qemu-${arch}`,
           hello: s.hello,
-          facts: { ...facts, arch, accel: s.accel, bootMs: s.bootMs, kernel: kernelSource, cmdline, disposable: true },
+          facts: { ...QEMU_FACTS, destructiveAllowed: true, transport: 'virtio-serial', ...facts, arch, accel: s.accel, bootMs: s.bootMs, kernel: kernelSource, cmdline },
         },
         agent: s.agent,
         artifacts: { console: consoleLog },
@@ -146,4 +152,29 @@ export function qemuTarget(opts: QemuTargetOptions = {}): Target {
       }
     },
   }
+}
+
+/** `--target qemu` and its flags (targets/registry.ts lists it). */
+export const qemuKind: TargetKind<{ kernel?: string; memory?: string; cmdline?: string; accel?: AccelChoice; bootTimeout?: number; cma?: string }> = {
+  name: 'qemu',
+  aliases: ['qemu-x86_64'],
+  description: DESCRIPTION,
+  options: {
+    kernel: { flag: '--kernel <image>', description: 'boot this kernel image instead of Debian\'s 6.12' },
+    memory: { flag: '--memory <size>', description: 'guest memory (smaller is faster to exhaust)', default: '512M' },
+    cmdline: { flag: '--cmdline <args>', description: 'extra kernel command line arguments' },
+    accel: { flag: '--accel <accel>', description: 'accelerator; auto tries KVM and falls back to TCG', choices: ['auto', 'kvm', 'tcg'], env: 'DMAHEAP_ACCEL', default: 'auto' },
+    bootTimeout: { flag: '--boot-timeout <seconds>', description: 'how long the agent may take to come up', parse: positiveSeconds, default: 60 },
+    cma: { flag: '--cma <size>', description: 'reserve a CMA area (cma=SIZE) so the CMA heap appears, e.g. 256M' },
+  },
+  facts: QEMU_FACTS,
+  create: (o) =>
+    qemuTarget({
+      ...(o.kernel ? { kernel: o.kernel } : {}),
+      ...(o.cmdline ? { cmdline: o.cmdline } : {}),
+      ...(o.cma ? { cma: o.cma } : {}),
+      ...(o.memory ? { memory: o.memory } : {}),
+      ...(o.accel ? { accel: o.accel } : {}),
+      ...(o.bootTimeout !== undefined ? { bootTimeoutMs: o.bootTimeout * 1000 } : {}),
+    }),
 }

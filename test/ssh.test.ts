@@ -213,7 +213,7 @@ t.test('list --heaps and bench take --board as run does: host key flags, the upl
 
   // Bad input is refused before anything connects, as for run.
   const qemuFlag = await dmaheap(['bench', '--board', file, '--cma', '64M'])
-  t.match(qemuFlag, { exitCode: 2, stderr: /^dmaheap: error: --cma applies to QEMU guests, not to boards \(--board\) \(drop --cma\)$/m }, 'bench: a QEMU flag is refused')
+  t.match(qemuFlag, { exitCode: 2, stderr: /^dmaheap: error: --cma applies to --target qemu, not to --board \(drop --cma, or run on --target qemu\)$/m }, 'bench: a QEMU flag is refused')
   const both = await dmaheap(['list', '--heaps', '--board', file, '--target', 'local'])
   t.match(both, { exitCode: 2, stderr: /^dmaheap: error: option '--board <name\|file>' cannot be used with option '-t, --target <name>'/m }, 'a board and a --target: refused, not one ignored')
   const noHeaps = await dmaheap(['list', '--board', file])
@@ -369,7 +369,7 @@ t.test('a bad board description is a one-line error naming the file and the fiel
   t.match(typo.stderr, /^dmaheap: error: .*bad\.yaml: \(top level\): unknown field "hostkey"; check the spelling/m)
   const qemuFlag = await dmaheap(['run', '--board', describeBoard(join(dir, 'ok'), boards[0]!), '--kernel', 'bzImage'])
   t.equal(qemuFlag.exitCode, 2)
-  t.match(qemuFlag.stderr, /^dmaheap: error: --kernel applies to QEMU guests, not to boards \(--board\) \(drop --kernel\)$/m, 'a QEMU flag is refused, not ignored')
+  t.match(qemuFlag.stderr, /^dmaheap: error: --kernel applies to --target qemu, not to --board \(drop --kernel, or run on --target qemu\)$/m, 'a QEMU flag is refused, not ignored')
   // In a farm, before any board starts.
   const farmDir = join(dir, 'farm')
   mkdirSync(farmDir)

@@ -15,7 +15,7 @@ export function unitTarget(release = '6.12.0', target = 'unit'): TargetInfo {
       protocol: 1, agent: 'x', sysname: 'Linux', machine: 'x86_64', release, page_size: 4096,
       reference_heap: 'dmaheap-reference', udmabuf: true, dma_heap_dir: true, pid: 1, o_cloexec: 0o2000000,
     },
-    facts: {},
+    facts: { disposable: false, destructiveAllowed: false, rawIoctls: true, transport: 'stdio' },
   }
 }
 

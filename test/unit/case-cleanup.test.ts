@@ -47,7 +47,7 @@ async function runFailing(def: CaseDef, fault: { op: Op; nth: number; after?: bo
   const hello = await real.must('hello', {})
   const { heap } = await real.must('heap_open', { name: 'dmaheap-reference' })
   const agent = new FailingAgent(real, fault)
-  const target: TargetInfo = { target: 'local-agent', hello, facts: {} }
+  const target: TargetInfo = { target: 'local-agent', hello, facts: { disposable: false, destructiveAllowed: false, rawIoctls: true, transport: 'stdio' } }
   const env: CaseEnv = {
     agent,
     heap: { name: 'dmaheap-reference', kind: 'reference' },

@@ -1,16 +1,14 @@
 /**
- * The local transport: the core linked into this Node process through the
- * addon, for a machine that has /dev/dma_heap itself. Probes that may fault
- * still fork inside the core, so a SIGBUS never reaches Node.
+ * The addon transport: the core linked into this Node process through the
+ * addon, for a machine that has /dev/dma_heap itself (the local target,
+ * targets/local.ts). Probes that may fault still fork inside the core, so a
+ * SIGBUS never reaches Node.
  */
 import { existsSync } from 'node:fs'
 import { createRequire } from 'node:module'
-import { Agent } from '../core/agent.js'
 import { InfraError } from '../core/errors.js'
 import { addonPath } from '../core/paths.js'
-import type { StartContext, Target, TargetSession } from '../core/target.js'
 import type { Transport } from '../core/transport.js'
-import { helloOrFail } from './hello.js'
 
 interface Addon {
   request(line: string): Promise<string>
@@ -50,20 +48,4 @@ export class AddonTransport implements Transport {
   async close(): Promise<void> {
     this.fail('closed by the harness')
   }
-}
-
-export const localTarget: Target = {
-  name: 'local',
-  description: 'this machine, through the native addon (needs /dev/dma_heap for kernel heaps)',
-  async start(_ctx: StartContext): Promise<TargetSession> {
-    const agent = new Agent(new AddonTransport())
-    const hello = await helloOrFail(agent, 'local')
-    return {
-      info: { target: 'local', hello, facts: { transport: 'addon' } },
-      agent,
-      artifacts: {},
-      consoleTail: () => '',
-      close: () => agent.close(),
-    }
-  },
 }
