@@ -12,7 +12,9 @@ import { ExitCode, UsageError } from '../core/errors.js'
 import { benchHeap, compareBench, formatBench, formatChanges, parseBenchRun, type BenchRun } from '../bench/heap-bench.js'
 import { chooseTarget, type TargetChoice } from '../targets/registry.js'
 import { makeOutputDir } from './output.js'
-import { log, selectHeaps, setActiveSession, startInterruptible } from './run.js'
+import { selectHeaps } from '../suites/select-heaps.js'
+import { withSession } from '../targets/lifecycle.js'
+import { log } from './log.js'
 
 /** Where to measure: --target, or a board (--board) as `run` takes it. */
 export interface BenchOptions {
@@ -45,8 +47,7 @@ export async function benchCommand(opts: BenchOptions): Promise<number> {
   const target = chooseTarget(opts.where)
   const baseline = opts.compare ? await readBaseline(opts.compare) : undefined
   const outputDir = makeOutputDir(opts.output, `${target.name}-bench`)
-  const session = await startInterruptible(target, { outputDir, log })
-  try {
+  return withSession(target, { outputDir, log }, async (session) => {
     const heaps = await selectHeaps(session, opts.heap)
     const run: BenchRun = {
       target: session.info.target,
@@ -65,8 +66,5 @@ export async function benchCommand(opts: BenchOptions): Promise<number> {
     console.log(formatChanges(changes))
     const slower = changes.changed.filter((c) => c.change > 0)
     return opts.gate && slower.length ? ExitCode.testFailed : ExitCode.pass
-  } finally {
-    setActiveSession(undefined)
-    await session.close()
-  }
+  })
 }

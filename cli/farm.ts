@@ -17,7 +17,7 @@ import { packageRoot } from '../core/paths.js'
 import type { CaseStatus } from '../core/result.js'
 import { loadFarm, type BoardDescription } from '../targets/board.js'
 import { makeOutputDir } from './output.js'
-import { log } from './run.js'
+import { log } from './log.js'
 
 export interface FarmOptions {
   farm: string

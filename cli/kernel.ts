@@ -1,7 +1,7 @@
 /** `dmaheap kernel build`: progress on stderr, the image path on stdout. */
 import { ExitCode } from '../core/errors.js'
 import { buildKernel, type KernelArch } from '../targets/kernel-build.js'
-import { log } from './run.js'
+import { log } from './log.js'
 
 export async function kernelBuildCommand(o: { src: string; arch: KernelArch; config?: string[]; patch?: string[]; out?: string; jobs?: number }): Promise<number> {
   const r = await buildKernel({

@@ -6,7 +6,8 @@ import { heapsOf } from '../suites/heaps.js'
 import { chooseTarget, type TargetChoice } from '../targets/registry.js'
 import { ExitCode } from '../core/errors.js'
 import { makeOutputDir } from './output.js'
-import { log, setActiveSession, startInterruptible } from './run.js'
+import { withSession } from '../targets/lifecycle.js'
+import { log } from './log.js'
 
 /**
  * The suites and cases a run with the same --suite, --case and --skip would
@@ -31,13 +32,9 @@ export function listSuites(verbose: boolean, suiteNames?: string[], selection?: 
 /** Starts the target (--target, or a board as `run --board` does) and lists its heaps. */
 export async function listHeaps(choice: TargetChoice, output?: string): Promise<number> {
   const target = chooseTarget(choice)
-  const session = await startInterruptible(target, { outputDir: makeOutputDir(output, `${target.name}-list`), log })
-  try {
+  return withSession(target, { outputDir: makeOutputDir(output, `${target.name}-list`), log }, async (session) => {
     const { heaps } = await session.agent.must('list_heaps', {})
     for (const h of heapsOf(heaps)) console.log(`${h.name}\t${h.kind === 'reference' ? 'reference heap (userspace)' : 'kernel heap'}`)
-  } finally {
-    setActiveSession(undefined)
-    await session.close()
-  }
-  return ExitCode.pass
+    return ExitCode.pass
+  })
 }

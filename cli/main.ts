@@ -3,7 +3,9 @@ import { Command, InvalidArgumentError, Option } from 'commander'
 import { ExitCode, UsageError } from '../core/errors.js'
 import { listHeaps, listSuites } from './list.js'
 import { formatError } from './output.js'
-import { installInterruptHandler, runCommand, stopTarget } from './run.js'
+import { runCommand } from './run.js'
+import { installInterruptHandler } from './interrupt.js'
+import { stopAllTargets } from '../targets/lifecycle.js'
 import { installCrashHandler } from './crash.js'
 import { kernelBuildCommand } from './kernel.js'
 import { benchCommand } from './bench.js'
@@ -56,7 +58,7 @@ async function exitWith(work: () => Promise<number>): Promise<void> {
 }
 
 // Whatever command runs, an exception nothing caught ends it as exit 2 in one line.
-installCrashHandler(stopTarget)
+installCrashHandler(stopAllTargets)
 
 const program = new Command('dmaheap')
   .description('Conformance tests for Linux dma-buf heaps (/dev/dma_heap/*)')

@@ -6,6 +6,7 @@
  * targets/registry.ts.
  */
 import type { Agent } from './agent.js'
+import type { InfraError } from './errors.js'
 import type { HeapExpectations } from './heap-expectations.js'
 import type { Responses } from './protocol.js'
 
@@ -97,9 +98,10 @@ export interface StartContext {
 
 /** What a run takes from a target's own description unless the command line says otherwise (a board file's heaps, memory budget). */
 export interface RunDefaults {
-  heaps?: HeapExpectations
-  /** the file the heaps came from, for messages */
-  heapsSource?: string
+  /** what its heaps must deliver (a board description's heaps:) */
+  expectations?: HeapExpectations
+  /** the file they came from, for messages */
+  expectationsSource?: string
   memoryBudget?: bigint
 }
 
@@ -145,4 +147,23 @@ export interface TargetKind<O extends Record<string, OptionValue | undefined> = 
   readonly facts: KindFacts
   /** its options as the command line gave them (defaults filled in); names in them are checked here, before anything starts */
   create(options: Partial<O>): Target
+}
+
+/** Whether a run may bring its target back after a break, and how it says so. */
+export type Admission = { attempt: string } | { stop: InfraError }
+
+/**
+ * What the suite runner asks of whoever owns the target's sessions
+ * (targets/lifecycle.ts) once a session broke mid-run and was closed.
+ */
+export interface SessionRecovery {
+  /**
+   * Whether one more start is allowed after `broke`: `attempt` says which
+   * (" (2 of 5)"), `stop` is the error the run ends on. `pinnedOnHeap`: the
+   * heap is to blame (a kernel crash, the OOM killer taking the agent), so
+   * it does not count against the bound.
+   */
+  admit(broke: InfraError, pinnedOnHeap: boolean): Admission
+  /** A fresh session, its facts its own; rejects with an InfraError when the target does not come back. */
+  restart(): Promise<TargetSession>
 }

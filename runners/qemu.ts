@@ -191,6 +191,9 @@ async function bootOnce(spec: QemuBootSpec, accel: Accel, probeKvm: boolean): Pr
     cleanup: true,
   })
   proc.stdout?.on('data', (c: Buffer) => con.push(c))
+  // The console's last bytes (a panic's last lines) can come after QEMU
+  // exits: closing waits for its output to end, so consoleTail has them.
+  const consoleEnded = new Promise<void>((resolve) => (proc.stdout ? proc.stdout.once('close', () => resolve()) : resolve()))
   proc.stderr?.on('data', (c: Buffer) => stderrTail.push(c))
   const stderrText = () => stderrTail.raw()
   const exit = proc.then((r) => {
@@ -209,6 +212,7 @@ async function bootOnce(spec: QemuBootSpec, accel: Accel, probeKvm: boolean): Pr
       if (!exited) proc.kill('SIGKILL')
       await exit
     }
+    await Promise.race([consoleEnded, sleep(1000, undefined, { ref: false })])
     await con.close()
     await rm(sockDir, { recursive: true, force: true })
   }

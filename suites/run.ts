@@ -9,7 +9,7 @@ import type { Test } from 'tap'
 import type { Agent } from '../core/agent.js'
 import { InfraError } from '../core/errors.js'
 import { countsText, emptyCounts, PASS_AND_FAIL, type CaseResult, type CaseStatus, type RunPlan } from '../core/result.js'
-import type { TargetFacts, TargetSession } from '../core/target.js'
+import type { SessionRecovery, TargetFacts, TargetSession } from '../core/target.js'
 import { knownTodo, markKnown, runCase, type CaseDef, type CaseEnv, type HeapTraits, type RunSettings, type SuiteDef, type TargetTraits } from './harness.js'
 import type { HeapUnderTest } from './heaps.js'
 import { KernelLog } from './kernel-log.js'
@@ -23,14 +23,6 @@ import { fdLeakCaseId } from './case-filter.js'
 import { KSELFTEST_CASE, KSELFTEST_SUITE, type SelftestCase } from './kselftest.js'
 import type { BootRecord } from '../core/result.js'
 import { knownOutcome } from './known-outcome.js'
-
-/**
- * How often a run brings a target back after breaks the harness cannot
- * pin on the heap (the link lost, QEMU killed) before it gives up. A break
- * that is the heap's failure (a kernel crash, the OOM killer taking the
- * agent) never counts: a heap that fails every case still gets every case.
- */
-const MAX_RECOVERIES = 5
 
 /**
  * The OOM killer's line when it took the agent itself (not the sacrificial
@@ -103,10 +95,11 @@ export interface SuiteRunInput {
   settings: RunSettings
   /**
    * Brings the target up again after it broke during a case (a kernel
-   * crash, a hang, the agent killed, QEMU gone); the run goes on with the
-   * next case. Absent: the run stops at the first break.
+   * crash, a hang, the agent killed, QEMU gone), as its policy allows
+   * (targets/lifecycle.ts); the run goes on with the next case. Absent: the
+   * run stops at the first break.
    */
-  recover?(why: InfraError): Promise<TargetSession>
+  recovery?: SessionRecovery
   /** heaps the expectations name that the target does not have (the properties suite fails them) */
   missingHeaps?: string[]
   onResult(r: CaseResult): void
@@ -257,7 +250,7 @@ async function tapResult(parent: Test, r: CaseResult): Promise<void> {
   })
 }
 
-export async function runSuites({ root, session: first, suites, heaps, settings, missingHeaps = [], recover, onResult: sink, keepBootLog, bootCase = true, progress, selftest }: SuiteRunInput): Promise<SuiteRunOutcome> {
+export async function runSuites({ root, session: first, suites, heaps, settings, missingHeaps = [], recovery, onResult: sink, keepBootLog, bootCase = true, progress, selftest }: SuiteRunInput): Promise<SuiteRunOutcome> {
   const counts = emptyCounts()
   const propertyResults: CaseResult[] = []
   const onResult = (r: CaseResult) => {
@@ -266,7 +259,8 @@ export async function runSuites({ root, session: first, suites, heaps, settings,
   }
   let session = first
   let agent = session.agent
-  const info = session.info
+  // The session's own: after a recovery, results carry the fresh session's facts and kernel.
+  let info = session.info
   const pageSize = BigInt(info.hello.page_size)
   let kernelLog = await KernelLog.open(agent)
   if (!kernelLog.active) root.comment('the kernel log cannot be read on this target: cases are not checked for kernel warnings')
@@ -311,7 +305,6 @@ export async function runSuites({ root, session: first, suites, heaps, settings,
     earlierObservations: (id) => observed.get(key(heap.name, id)),
   })
   let infra: InfraError | undefined
-  let recoveries = 0
 
   /** Opens the heap on the current session and the environment its cases see. */
   const openHeap = async (heap: HeapUnderTest) => {
@@ -344,8 +337,8 @@ export async function runSuites({ root, session: first, suites, heaps, settings,
    * the next case. Without a way to recover, or when it fails, the run stops.
    */
   const afterBreak = async (result: CaseResult, broke: InfraError): Promise<CaseResult> => {
+    // Closed, the session's console holds its last lines (a crash's report).
     await session.close().catch(() => undefined)
-    await new Promise((r) => setTimeout(r, 300)) // the console's last bytes after QEMU exits
     const tail = session.consoleTail(200)
     const crash = kernelCrash(tail.split('\n').slice(-80).join('\n'))
     const oom = crash || !/SIGKILL/.test(broke.message) ? undefined : agentOomReport(tail)
@@ -377,15 +370,16 @@ export async function runSuites({ root, session: first, suites, heaps, settings,
           ? { ...result, status: 'FAIL', message: `the OOM killer killed the agent during the case (the heap gave memory it should have refused): ${oom.headline}`, kernelLog: oom.excerpt }
           : result
     const heapsFault = described.status === 'FAIL' || leak !== undefined
-    if (!recover || (!heapsFault && recoveries >= MAX_RECOVERIES)) {
-      infra = recover ? new InfraError(`${broke.message}; the target broke ${recoveries + 1} times without a kernel crash to show for it, giving up`) : broke
+    const admitted = recovery ? recovery.admit(broke, heapsFault) : { stop: broke }
+    if ('stop' in admitted) {
+      infra = admitted.stop
       return described
     }
-    if (!heapsFault) recoveries++
-    root.comment(`${result.id} ${result.heap}: the target broke (${crash?.headline ?? oom?.headline ?? broke.message}); starting it again${heapsFault ? '' : ` (${recoveries} of ${MAX_RECOVERIES})`}`)
+    root.comment(`${result.id} ${result.heap}: the target broke (${crash?.headline ?? oom?.headline ?? broke.message}); starting it again${admitted.attempt}`)
     try {
-      session = await recover(broke)
+      session = await recovery!.restart()
       agent = session.agent
+      info = session.info
       memoryAtStart = [] // a fresh target: what was lost is gone with the old one
       kernelLog = await KernelLog.open(agent)
     } catch (e) {

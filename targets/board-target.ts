@@ -87,7 +87,7 @@ export function boardTarget(board: BoardDescription, opts: BoardConnectOptions =
     description: `the board ${board.name} (${board.user}@${board.host}:${board.port}) over SSH`,
     // The description's heaps and budget, unless the command line gives its own.
     runDefaults: {
-      ...(board.heaps ? { heaps: board.heaps, heapsSource: board.file } : {}),
+      ...(board.heaps ? { expectations: board.heaps, expectationsSource: board.file } : {}),
       ...(board.memoryBudget !== undefined ? { memoryBudget: board.memoryBudget } : {}),
     },
     async start(ctx: StartContext): Promise<TargetSession> {

@@ -44,5 +44,7 @@ t.test('arm64: kernel build (cross), boot under qemu-system-aarch64, every suite
   t.same(results.filter((x) => x.status === 'FAIL' || x.status === 'ERROR'), [], 'nothing failed')
   t.ok(results.filter((x) => x.id.startsWith('alloc.') && x.status === 'PASS').length === 3 * 36, 'every alloc case passed on each heap')
   t.same([...new Set(results.filter((x) => x.suite !== 'boot').map((x) => x.heap))].sort(), ['dmaheap-reference', 'reserved', 'system'], 'on all three heaps')
-  t.match(JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')).target, { hello: { machine: 'aarch64' }, facts: { arch: 'arm64' } })
+  t.match(JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')).target, { hello: { machine: 'aarch64' }, facts: { arch: 'arm64', compatible: ['linux,dummy-virt'] } }, "the virt machine's device tree compatible is a fact")
+  const kcidb = JSON.parse(readFileSync(join(out, 'kcidb.json'), 'utf8')) as { tests: { environment: { compatible?: string[] } }[] }
+  t.same(kcidb.tests[0]?.environment.compatible, ['linux,dummy-virt'], 'and KCIDB reports it as the environment')
 })
