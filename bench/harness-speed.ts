@@ -15,7 +15,7 @@ import { join } from 'node:path'
 import { execa } from 'execa'
 import { packageRoot } from '../core/paths.js'
 import { qemuTarget } from '../targets/qemu.js'
-import { toStats } from './heap-bench.js'
+import { toStats } from '../core/bench-record.js'
 
 const PAIRS = 16
 const runs = Number(process.argv[process.argv.indexOf('--runs') + 1] || 1) || 1

@@ -2,14 +2,16 @@
  * `dmaheap bench`: start the target once, measure every heap (the reference
  * heap first), print a table on stdout, save bench.json in the output folder,
  * and with --compare flag what moved beyond the measured noise: each
- * figure against the yardstick measured beside it (bench/heap-bench.ts), so a
+ * figure against the yardstick measured beside it (suites/heap-bench.ts), so a
  * busy machine is not a slower heap. --gate exits 1 on a figure judged
  * SLOWER.
  */
 import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { ExitCode, UsageError } from '../core/errors.js'
-import { benchHeap, compareBench, formatBench, formatChanges, parseBenchRun, type BenchRun } from '../bench/heap-bench.js'
+import { parseBenchRun, type BenchRun } from '../core/bench-record.js'
+import { compareBench, formatBench, formatChanges } from '../reports/bench-compare.js'
+import { benchHeap } from '../suites/heap-bench.js'
 import { chooseTarget, type TargetChoice } from '../targets/registry.js'
 import { makeOutputDir } from './output.js'
 import { selectHeaps } from '../suites/select-heaps.js'

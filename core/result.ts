@@ -1,5 +1,3 @@
-import type { RecordedTargetInfo } from './target.js'
-import type { KnownFailure } from './known-failures.js'
 
 /**
  * The result model: one record per (case, heap) as it finishes. Statuses are
@@ -122,22 +120,4 @@ export const PASS_AND_FAIL: readonly CaseStatus[] = ['PASS', 'FAIL']
 
 export function emptyCounts(): Record<CaseStatus, number> {
   return { PASS: 0, FAIL: 0, ERROR: 0, MISS: 0, SKIP: 0, DONE: 0, XFAIL: 0, XPASS: 0 }
-}
-
-/** run.json: the run's facts next to results.jsonl; the views read both. */
-export interface RunRecord {
-  /** the session the run ended on (a fresh one after a recovery) */
-  target: RecordedTargetInfo
-  suites: string[]
-  heaps: string[]
-  started: string
-  finished: string
-  artifacts: Record<string, string>
-  summary: RunSummary
-  /** absent in runs from before MISS was reported */
-  plan?: RunPlan
-  /** absent in runs from before the boot log was judged */
-  boot?: BootRecord
-  /** run --known-failures: the file, and its entries that matched no case that ran */
-  knownFailures?: { file: string; entries: number; stale: KnownFailure[] }
 }

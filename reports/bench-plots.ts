@@ -1,5 +1,5 @@
 /** The performance plots of a `dmaheap bench` run (bench.json), as inline SVG for the HTML report. */
-import type { BenchFigure, BenchRun } from '../bench/heap-bench.js'
+import type { BenchFigure, BenchRun } from '../core/bench-record.js'
 import { svgPlot, type PlotSeries } from './svg-plot.js'
 
 const size = (b: number) => (b >= 1 << 20 ? `${b / (1 << 20)}M` : b >= 1024 ? `${b / 1024}K` : `${b}`)

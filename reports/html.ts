@@ -10,8 +10,9 @@
  * a benchmark ran, and every case. Values are in human units; no cell holds
  * JSON.
  */
-import type { BenchRun } from '../bench/heap-bench.js'
-import type { CaseResult, RunRecord } from '../core/result.js'
+import type { BenchRun } from '../core/bench-record.js'
+import type { CaseResult } from '../core/result.js'
+import type { RunRecord } from '../core/run-record.js'
 import { benchPlots } from './bench-plots.js'
 import { countAll, groupResults } from './groups.js'
 import { countsText } from '../core/result.js'

@@ -13,7 +13,7 @@
  */
 import { create } from 'xmlbuilder2'
 import type { CaseResult } from '../core/result.js'
-import type { RunRecord } from '../core/result.js'
+import type { RunRecord } from '../core/run-record.js'
 import { describeDiff, type DiffEntry } from './reference-diff.js'
 import { groupResults } from './groups.js'
 import { describeKnown } from '../core/known-failures.js'

@@ -14,7 +14,8 @@
  * present for an XFAIL, absent for an XPASS.
  */
 import { createHash } from 'node:crypto'
-import { heapVerdict, type CaseResult, type KnownRef, type RunRecord } from '../core/result.js'
+import { heapVerdict, type CaseResult, type KnownRef } from '../core/result.js'
+import type { RunRecord } from '../core/run-record.js'
 import { failedCheck } from './groups.js'
 import type { DiffEntry } from './reference-diff.js'
 

@@ -6,7 +6,8 @@
  * and the differences from the reference heap: conformance first, then the
  * heap properties that differ by design.
  */
-import { countsText, type CaseResult, type CaseStatus, type RunRecord } from '../core/result.js'
+import { countsText, type CaseResult, type CaseStatus } from '../core/result.js'
+import type { RunRecord } from '../core/run-record.js'
 import { countAll, groupResults } from './groups.js'
 import { describeDiff, isReferenceHeap, type DiffEntry } from './reference-diff.js'
 import { describeEntry, describeKnown } from '../core/known-failures.js'

@@ -7,7 +7,8 @@
 import { existsSync, readFileSync, statSync } from 'node:fs'
 import { basename, dirname, join } from 'node:path'
 import { UsageError } from '../core/errors.js'
-import type { CaseResult, RunRecord } from '../core/result.js'
+import type { CaseResult } from '../core/result.js'
+import type { RunRecord } from '../core/run-record.js'
 import { RESULTS_FILE } from './results-file.js'
 
 export const RUN_FILE = 'run.json'

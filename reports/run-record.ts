@@ -1,7 +1,7 @@
 /** run.json: the run's facts beside results.jsonl, written whole or not at all. */
 import { rename, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import type { RunRecord } from '../core/result.js'
+import type { RunRecord } from '../core/run-record.js'
 import { RUN_FILE } from './run-data.js'
 
 /** A full disk leaves no half run.json: it is written aside, then renamed into place. */

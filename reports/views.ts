@@ -6,7 +6,7 @@
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { parseBenchRun, type BenchRun } from '../bench/heap-bench.js'
+import { parseBenchRun, type BenchRun } from '../core/bench-record.js'
 import { UsageError } from '../core/errors.js'
 import { toHtml } from './html.js'
 import { toJunit } from './junit.js'

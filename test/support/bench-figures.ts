@@ -2,7 +2,7 @@
 import type { Test } from 'tap'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { ROUND_MIN_SAMPLES, ROUNDS, type BenchRun } from '../../bench/heap-bench.js'
+import { ROUND_MIN_SAMPLES, ROUNDS, type BenchRun } from '../../core/bench-record.js'
 
 export function checkFigures(t: Test, run: BenchRun, heaps: string[]) {
   t.same([...new Set(run.figures.map((f) => f.heap))].sort(), [...heaps].sort(), `figures for ${heaps.join(', ')}`)

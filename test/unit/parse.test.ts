@@ -10,7 +10,8 @@ import { classify } from '../../reports/compare.js'
 import { inRange, rangeProblem } from '../../core/kernel-range.js'
 import { referenceDiff } from '../../reports/reference-diff.js'
 import { withMissing } from '../../reports/run-data.js'
-import type { CaseResult, RunRecord } from '../../core/result.js'
+import type { CaseResult } from '../../core/result.js'
+import type { RunRecord } from '../../core/run-record.js'
 import { dmaheap, repo } from '../helpers.js'
 
 const fixture = (name: string) => join(repo, 'test', 'fixtures', 'kselftest', name)
