@@ -72,6 +72,7 @@ export class SessionLifecycle implements SessionRecovery {
 
   /** Closes the broken session (again: it may be closed already) and starts a fresh one, which may take reconnectWithinMs to answer. */
   async restart(): Promise<TargetSession> {
+    this.ctx.log('the target broke during a case; starting it again')
     await this.current?.close().catch(() => undefined)
     return this.open({ reconnectWithinMs: this.policy.reconnectWithinMs })
   }

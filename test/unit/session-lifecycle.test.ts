@@ -64,11 +64,13 @@ t.test('breaks not pinned on the heap are bounded; those the heap is to blame fo
 
 t.test('a restart closes the broken session and brings a fresh one with its own facts', async (t) => {
   const target = fakeTarget()
-  const l = new SessionLifecycle(target, ctx, { maxRecoveries: 5, reconnectWithinMs: 4321 })
+  const said: string[] = []
+  const l = new SessionLifecycle(target, { ...ctx, log: (m) => said.push(m) }, { maxRecoveries: 5, reconnectWithinMs: 4321 })
   const first = await l.start()
   t.equal(target.starts[0]!.reconnectWithinMs, undefined, 'a first start fails fast')
   const fresh = await l.restart()
   t.same(target.closed, [1], 'the broken one is closed')
+  t.same(said, ['the target broke during a case; starting it again'], 'said on stderr')
   t.equal(target.starts[1]!.reconnectWithinMs, 4321, 'the fresh start may wait for the target to come back')
   t.not(fresh, first)
   t.equal(l.session, fresh)
