@@ -3,10 +3,8 @@
  * figures as a table: each figure judged by its ratio to the yardstick
  * measured beside it, so a busy machine is not a slower heap.
  */
+import { formatSize } from '../core/sizes.js'
 import { figureKey, ratioSpread, ROUNDS, yardstickNs, type BenchFigure, type BenchRun, type Stats } from '../core/bench-record.js'
-
-const KiB = 1024
-const MiB = 1024 * KiB
 
 /**
  * The least a ratio must move to count, whatever the runs say: a busy host
@@ -105,10 +103,6 @@ function us(ns: number): string {
   return ns >= 1e6 ? `${(ns / 1e6).toFixed(2)} ms` : `${(ns / 1e3).toFixed(1)} us`
 }
 
-function size(b: number): string {
-  return b >= MiB ? `${b / MiB} MiB` : `${b / KiB} KiB`
-}
-
 const pct = (x: number) => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(1)}%`
 
 /** A ratio to the yardstick, with enough digits for small ones (a fault per page against a whole mapping's). */
@@ -125,7 +119,7 @@ export function formatBench(run: BenchRun): string {
     const extra = f.callsPerSecond ? `${f.callsPerSecond} calls/s` : f.bytesPerSecond ? `${(f.bytesPerSecond / 1e9).toFixed(2)} GB/s` : ''
     const r = f.ratio
     const vs = r === undefined ? '' : `${ratio(r)} (spread ${(ratioSpread(f) * 100).toFixed(0)}%)`
-    rows.push([f.heap, what, size(f.len), us(f.stats.p50), us(f.stats.p90), us(f.stats.p99), us(f.stats.max), String(f.stats.n), vs, extra].join('\t'))
+    rows.push([f.heap, what, formatSize(f.len), us(f.stats.p50), us(f.stats.p90), us(f.stats.p99), us(f.stats.max), String(f.stats.n), vs, extra].join('\t'))
   }
   return rows.join('\n')
 }

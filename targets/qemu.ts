@@ -78,6 +78,10 @@ async function guestBusybox(agent: Arch): Promise<string | undefined> {
   }
 }
 
+/** What a guest gets when the command line does not say (the flags show the same defaults). */
+const DEFAULT_MEMORY = '512M'
+const DEFAULT_BOOT_TIMEOUT_S = 60
+
 const DESCRIPTION = 'a kernel in QEMU (Debian 6.12 x86_64 by default, or --kernel IMAGE: x86_64 or arm64), KVM if it works, else TCG'
 
 /** A guest is thrown away after the run, and its kernel sees every ioctl the agent makes. */
@@ -125,12 +129,12 @@ export function qemuTarget(opts: QemuTargetOptions = {}): Target {
         kernel: kernelImage,
         initrd,
         cmdline,
-        memory: opts.memory ?? '512M',
+        memory: opts.memory ?? DEFAULT_MEMORY,
         // One vCPU under TCG: with two, multi-threaded TCG has shown an
         // "Oops: int3" in the kernel's own code patching during boot.
         smp: (a) => (a === 'kvm' ? 2 : 1),
         accel,
-        bootTimeoutMs: opts.bootTimeoutMs ?? 60_000,
+        bootTimeoutMs: opts.bootTimeoutMs ?? DEFAULT_BOOT_TIMEOUT_S * 1000,
         consoleLog,
         log: ctx.log,
       })
@@ -161,10 +165,10 @@ export const qemuKind: TargetKind<{ kernel?: string; memory?: string; cmdline?: 
   description: DESCRIPTION,
   options: {
     kernel: { flag: '--kernel <image>', description: 'boot this kernel image instead of Debian\'s 6.12' },
-    memory: { flag: '--memory <size>', description: 'guest memory (smaller is faster to exhaust)', default: '512M' },
+    memory: { flag: '--memory <size>', description: 'guest memory (smaller is faster to exhaust)', default: DEFAULT_MEMORY },
     cmdline: { flag: '--cmdline <args>', description: 'extra kernel command line arguments' },
     accel: { flag: '--accel <accel>', description: 'accelerator; auto tries KVM and falls back to TCG', choices: ['auto', 'kvm', 'tcg'], env: 'DMAHEAP_ACCEL', default: 'auto' },
-    bootTimeout: { flag: '--boot-timeout <seconds>', description: 'how long the agent may take to come up', parse: positiveSeconds, default: 60 },
+    bootTimeout: { flag: '--boot-timeout <seconds>', description: 'how long the agent may take to come up', parse: positiveSeconds, default: DEFAULT_BOOT_TIMEOUT_S },
     cma: { flag: '--cma <size>', description: 'reserve a CMA area (cma=SIZE) so the CMA heap appears, e.g. 256M' },
   },
   facts: QEMU_FACTS,
