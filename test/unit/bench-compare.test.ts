@@ -105,6 +105,14 @@ t.test('with a yardstick, the ratio is judged, in a band learned from the runs',
   const m = compareBench(runOf([fig(1000, 0, 'system', steady, 1000)]), runOf([fig(1000, 0, 'system', x(1.6), 2000)]))
   t.same(m.changed, [], '+60% where the machine moved by 100%')
   t.equal(m.compared[0]?.yardstickMoved, 1)
+  // The spreads and the machine's move add up: an unchanged kernel beside a CPU-heavy job in CI
+  // had rounds spreading 29% in each run and a yardstick 30% faster (moved 43%), its ratio +75%.
+  const wide = [0.4, 0.45, 0.5, 0.55, 0.545]
+  const ci = compareBench(runOf([fig(1000, 0, 'system', wide, 1430)]), runOf([fig(1230, 0, 'system', wide.map((r) => r * 1.75), 1000)]))
+  t.same(ci.changed, [], `+75% within spreads 29% + 29% and the machine's 43% (noise ${ci.compared[0]?.noise})`)
+  t.ok(ci.compared[0]!.noise > 1, 'the band is the sum')
+  // A heap doing several times the work still leaves that band.
+  t.equal(compareBench(runOf([fig(1000, 0, 'system', wide, 1430)]), runOf([fig(4000, 0, 'system', wide.map((r) => r * 4), 1000)])).changed.length, 1, '+300% is SLOWER in the same band')
   // Within the floor whatever the runs say.
   t.same(compareBench(runOf([fig(1000, 0, 'system', steady)]), runOf([fig(1000, 0, 'system', x(1.4))])).changed, [], '+40% is within the floor')
 })
