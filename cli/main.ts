@@ -20,6 +20,7 @@ import { reportCommand } from './report.js'
 import { compareCommand } from './compare.js'
 import { parseCommand } from './parse.js'
 import { farmCommand } from './farm.js'
+import { LAVA_DEVICE_TYPES, lavaJobCommand, lavaResultsCommand } from './lava.js'
 import { refuseTargetOptionsWithoutStart, seconds, targetChoice, withTargetOptions } from './target-flags.js'
 import { boardKind } from '../targets/board-target.js'
 import { optionArgs, refuseOthersOptions } from '../targets/registry.js'
@@ -86,13 +87,14 @@ withTargetOptions(
     .option('--known-failures <file>', 'YAML file of known failures (as compare takes): a FAIL it names is XFAIL and does not fail the run; a PASS it names is XPASS and does')
     .addOption(new Option('--reference-faults <faults>', 'break the reference heap on purpose (self-tests)').argParser(collect).hideHelp())
     .addOption(new Option('--inject <fault@case[@heap]>', 'provoke a kernel fault when a case starts (self-tests)').argParser(collectInjected).hideHelp())
+    .option('--lava', 'inside a LAVA job: print every result as a LAVA test case (one test set per suite) at the end')
     .option('--farm <file|dir>', 'run on every board of a farm (a YAML listing board files, or a folder of them), each in its own folder')
     .option('--jobs <n>', 'farm: how many boards run at once', (v) => {
       const n = Number(v)
       if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a whole number of at least 1')
       return n
     }, 4),
-).action(async (o: { suite?: string[]; heap?: string[]; case?: string[]; skip?: string[]; output?: string; allowExhaustion?: boolean; memoryBudget?: bigint; referenceFaults?: string[]; expect?: string; previous?: string; caseTimeout?: number; inject?: InjectedFault[]; kselftest?: string; knownFailures?: string; farm?: string; jobs: number }, cmd: Command) => {
+).action(async (o: { suite?: string[]; heap?: string[]; case?: string[]; skip?: string[]; output?: string; allowExhaustion?: boolean; memoryBudget?: bigint; referenceFaults?: string[]; expect?: string; previous?: string; caseTimeout?: number; inject?: InjectedFault[]; kselftest?: string; knownFailures?: string; lava?: boolean; farm?: string; jobs: number }, cmd: Command) => {
   const where = targetChoice(cmd)
   if (o.farm) {
     // Each board runs in its own `dmaheap run --board` process, with these flags.
@@ -134,6 +136,7 @@ withTargetOptions(
       ...(o.referenceFaults ? { referenceFaults: o.referenceFaults } : {}),
       ...(o.kselftest ? { kselftest: o.kselftest } : {}),
       ...(o.knownFailures ? { knownFailures: o.knownFailures } : {}),
+      ...(o.lava ? { lava: true } : {}),
       where,
     }),
   )
@@ -229,6 +232,73 @@ program
     await exitWith(async () =>
       parseCommand({ file, target: o.target, kernel: o.kernel, suite: o.suite, ...(o.exitStatus !== undefined ? { exitStatus: o.exitStatus } : {}), ...(o.output ? { output: o.output } : {}) }),
     )
+  })
+
+const lava = program.command('lava').description('run the harness as a LAVA job, and read a job\'s results back')
+lava
+  .command('job')
+  .description('write a LAVA job: boot a kernel on a device, then run the harness against it from LAVA\'s docker test shell; YAML on stdout')
+  .requiredOption('--kernel <url>', 'the kernel LAVA deploys (file:// or http://)')
+  .requiredOption('--ramdisk <url>', 'the initramfs it boots: a shell on the console and an SSH server root logs in to')
+  .addOption(new Option('--device-type <type>', 'the LAVA device type').choices(LAVA_DEVICE_TYPES).default('qemu'))
+  .addOption(new Option('--arch <arch>', 'the qemu device type\'s arch').choices(['amd64', 'arm64']).default('amd64'))
+  .option('--append <cmdline>', 'the kernel command line', 'console=ttyS0 panic=-1')
+  .option('--prompt <text>', 'what the DUT\'s shell prints when it is ready', 'lava-dut# ')
+  .option('--dut-address <address>', 'the DUT\'s SSH address as the container sees it, host or host:port', '$(lava-target-ip)')
+  .option('--key <file>', 'the SSH key that logs in to the DUT, as a path inside the container')
+  .option('--image <name>', 'the docker image the harness runs in (node and the harness in it, or bind-mounted by the worker)', 'dmaheap-host:local')
+  .option('--pull', 'pull the image (default: the worker\'s own image, docker: local: true)')
+  .option('--harness <dir>', 'the harness\'s folder inside the container', '/harness')
+  .option('--results <dir>', 'the run\'s output folder inside the container', '/tmp/dmaheap-lava')
+  .option('-s, --suite <names>', 'suites to run (repeat or comma-separate)', collect)
+  .option('-H, --heap <names>', 'heaps to test (repeat or comma-separate)', collect)
+  .option('-c, --case <globs>', 'only these cases (repeat or comma-separate)', collect)
+  .option('--tags <tags>', 'LAVA device tags the device must have (repeat or comma-separate)', collect)
+  .option('--job-name <name>', 'the job\'s name')
+  .option('--timeout <minutes>', 'the job\'s timeout', (v) => {
+    const n = Number(v)
+    if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a whole number of minutes')
+    return n
+  }, 30)
+  .addOption(new Option('--reference-faults <faults>', 'break the reference heap on purpose (self-tests)').argParser(collect).hideHelp())
+  .option('-o, --output <file>', 'write the job there instead of stdout')
+  .action(async (o: { kernel: string; ramdisk: string; deviceType: string; arch: string; append: string; prompt: string; dutAddress: string; key?: string; image: string; pull?: boolean; harness: string; results: string; suite?: string[]; heap?: string[]; case?: string[]; tags?: string[]; jobName?: string; timeout: number; referenceFaults?: string[]; output?: string }) => {
+    await exitWith(async () =>
+      lavaJobCommand({
+        deviceType: o.deviceType,
+        kernel: o.kernel,
+        ramdisk: o.ramdisk,
+        arch: o.arch,
+        append: o.append,
+        prompt: o.prompt,
+        dutAddress: o.dutAddress,
+        ...(o.key ? { key: o.key } : {}),
+        image: o.image,
+        localImage: !o.pull,
+        harness: o.harness,
+        output: o.results,
+        runArgs: [
+          ...(o.suite ? ['--suite', o.suite.join(',')] : []),
+          ...(o.heap ? ['--heap', o.heap.join(',')] : []),
+          ...(o.case ? ['--case', o.case.join(',')] : []),
+          ...(o.referenceFaults ? ['--reference-faults', o.referenceFaults.join(',')] : []),
+        ],
+        tags: o.tags ?? [],
+        ...(o.jobName ? { jobName: o.jobName } : {}),
+        timeout: o.timeout,
+        ...(o.output ? { out: o.output } : {}),
+      }),
+    )
+  })
+lava
+  .command('results')
+  .description('turn a LAVA job\'s test cases (lava-run\'s saved output) into results.jsonl and every view')
+  .argument('<file>', 'the output lava-run printed for a job `dmaheap lava job` wrote')
+  .option('-o, --output <dir>', 'the folder to write (default dmaheap-output/<time>-lava)')
+  .option('--target <name>', 'the target the job ran on, as the results name it', 'lava')
+  .option('--kernel <release>', 'the kernel it ran', 'unknown')
+  .action(async (file: string, o: { output?: string; target: string; kernel: string }) => {
+    await exitWith(async () => lavaResultsCommand({ file, target: o.target, kernel: o.kernel, ...(o.output ? { output: o.output } : {}) }))
   })
 
 const kernel = program.command('kernel').description('build kernels the QEMU target can boot')

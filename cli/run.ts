@@ -17,6 +17,8 @@ import { ResultsFile } from '../reports/results-file.js'
 import { writeRunRecord } from '../reports/run-record.js'
 import { createTapRoot } from '../reports/tap-root.js'
 import { writeViews } from '../reports/views.js'
+import { lavaSignals } from '../reports/lava.js'
+import { loadRun } from '../reports/run-data.js'
 import { failsRun } from '../reports/outcomes.js'
 import { resolveSuites } from '../suites/index.js'
 import { planOf, runSuites } from '../suites/run.js'
@@ -50,6 +52,8 @@ export interface RunOptions extends SettingsFlags {
   kselftest?: string
   /** --known-failures: the file of failures known here (a FAIL it names is XFAIL, a PASS XPASS) */
   knownFailures?: string
+  /** --lava: print every result as a LAVA test case signal at the end (inside a LAVA job's test shell) */
+  lava?: boolean
 }
 
 export async function runCommand(opts: RunOptions): Promise<number> {
@@ -170,6 +174,8 @@ export async function runCommand(opts: RunOptions): Promise<number> {
         ...(known && opts.knownFailures ? { knownFailures: { file: opts.knownFailures, entries: known.length, stale: sorted.stale } } : {}),
       })
       writeViews(outputDir)
+      // From the folder, as every view: the cases the run never reached are there too, as MISS (LAVA's unknown).
+      if (opts.lava) for (const line of lavaSignals(loadRun(outputDir).results)) console.log(line)
     } catch (e) {
       const why = outcome.infra ?? e
       log(`${countsText(c, PASS_AND_FAIL)} before it stopped; results.jsonl in ${outputDir} holds every complete result`)

@@ -24,6 +24,7 @@ packages=(
   openssh-client         # ssh, ssh-keygen: the system ssh transport to boards, and the tests
   dropbear-bin           # the SSH server of the test boards (QEMU guests)
   openssh-sftp-server    # the test boards' SFTP server, which the agent is uploaded over
+  lava-dispatcher        # lava_common's job schema checks `dmaheap lava job` (test/lava.test.ts)
 )
 
 missing=()

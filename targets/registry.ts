@@ -19,11 +19,12 @@
 import { UsageError } from '../core/errors.js'
 import type { OptionValue, Target, TargetKind, TargetOption } from '../core/target.js'
 import { boardKind } from './board-target.js'
+import { lavaKind } from './lava.js'
 import { localKind } from './local.js'
 import { qemuKind } from './qemu.js'
 import { qemuUserKind } from './qemu-user.js'
 
-export const TARGET_KINDS: readonly TargetKind[] = [qemuKind, localKind, qemuUserKind, boardKind]
+export const TARGET_KINDS: readonly TargetKind[] = [qemuKind, localKind, qemuUserKind, boardKind, lavaKind]
 
 export const DEFAULT_TARGET = qemuKind.name
 

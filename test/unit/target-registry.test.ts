@@ -21,7 +21,7 @@ const usage = (f: () => unknown): UsageError => {
 }
 
 t.test('every registered target declares its name, options and facts', async (t) => {
-  t.same(TARGET_KINDS.map((k) => k.name).sort(), ['board', 'local', 'qemu', 'qemu-user-aarch64'])
+  t.same(TARGET_KINDS.map((k) => k.name).sort(), ['board', 'lava', 'local', 'qemu', 'qemu-user-aarch64'])
   t.equal(new Set(targetNames()).size, targetNames().length, 'no two targets answer to one name')
   for (const kind of TARGET_KINDS) {
     t.ok(kind.description.length > 10, `${kind.name}: described`)
