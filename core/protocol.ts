@@ -188,7 +188,12 @@ export const responseSchemas = {
   }),
   list_heaps: z.object({ heaps: z.array(heapName).max(256) }),
   /** fd -1: the reference heap has no device to open */
-  heap_open: z.object({ heap: handle, fd: z.int().min(-1).max(2 ** 31 - 1) }),
+  heap_open: z.object({
+    heap: handle,
+    fd: z.int().min(-1).max(2 ** 31 - 1),
+    /** the reference heap's: it refuses (ENOMEM) past this many bytes live (native/core/reference_heap.h) */
+    capacity: wireU64Schema.optional(),
+  }),
   heap_close: nothing,
   alloc: z.object({
     fd,

@@ -1,5 +1,5 @@
 /** Helpers shared by suites: page alignment, fdinfo and meminfo parsing, buffer setup. */
-import { fromWireU64, toWireU64, type Flags, type Outcome, type ReferenceBacking, type Responses } from '../core/protocol.js'
+import { fromWireU64, toWireU64, type Flags, type WireU64, type Outcome, type ReferenceBacking, type Responses } from '../core/protocol.js'
 import type { Agent } from '../core/agent.js'
 import { formatSize } from '../core/sizes.js'
 import type { CaseContext, CaseDef, CaseEnv, HeapBound } from './harness.js'
@@ -70,11 +70,13 @@ export async function liveBufferBytes(ctx: CaseEnv): Promise<{ gauge: string; by
 
 /**
  * The most a heap holds, where the target says so before any case: a CMA
- * heap's area (the one CMA area the kernel logged, else CmaTotal). Other
+ * heap's area (the one CMA area the kernel logged, else CmaTotal), the
+ * reference heap's capacity (its heap_open answer). Other
  * heaps give no bound until a case runs out (see allocForCase). Read once
  * as the suite opens the heap (HeapTraits.bound), not per case.
  */
-export async function heapBound(agent: Agent, heap: HeapUnderTest, release: string, regions: PhysRegion[]): Promise<HeapBound | undefined> {
+export async function heapBound(agent: Agent, heap: HeapUnderTest, release: string, regions: PhysRegion[], opened?: { capacity?: WireU64 }): Promise<HeapBound | undefined> {
+  if (heap.kind === 'reference' && opened?.capacity !== undefined) return { bytes: fromWireU64(opened.capacity), source: "the reference heap's capacity" }
   if (!isCmaHeap(heap, release)) return undefined
   const areas = regions.filter((r) => r.kind === 'cma')
   if (areas.length === 1) return { bytes: areas[0]!.end - areas[0]!.start + 1n, source: areas[0]!.name }

@@ -214,9 +214,11 @@ function layoutCase(label: string, size: bigint): CaseDef {
   }
 }
 
-/** How far the largest-buffer search may go: the CMA area, or half of what is available outside CMA. */
+/** How far the largest-buffer search may go: the CMA area, the reference heap's capacity, or half of what is available outside CMA. */
 async function searchCap(ctx: CaseContext): Promise<bigint> {
   const cma = isCmaHeap(ctx.heap, ctx.target.hello.release)
+  const bound = ctx.heap.kind === 'reference' ? ctx.traits.bound : undefined
+  if (bound) return ((ctx.settings.memoryBudget !== undefined && ctx.settings.memoryBudget < bound.bytes ? ctx.settings.memoryBudget : bound.bytes) / MiB) * MiB
   // MemAvailable counts a CMA area's free pages, which only movable
   // allocations may use: a non-CMA heap gets half of what is left.
   const available = (await memInfo(ctx, 'MemAvailable')) - (await memInfo(ctx, 'CmaFree'))

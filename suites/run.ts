@@ -310,7 +310,7 @@ export async function runSuites({ root, session: first, suites, heaps, settings,
   const openHeap = async (heap: HeapUnderTest) => {
     const opened = await agent.call('heap_open', { name: heap.name, flags: 'O_RDWR|O_CLOEXEC' })
     const heapHandle = opened.ok ? opened.heap : -1
-    const bound = opened.ok ? await heapBound(agent, heap, info.hello.release, targetTraits.regions) : undefined
+    const bound = opened.ok ? await heapBound(agent, heap, info.hello.release, targetTraits.regions, opened) : undefined
     const traits = opened.ok ? { ...(await probeTraits(agent, heapHandle, pageSize)), ...(bound ? { bound } : {}) } : { cpuAccess: true }
     const fdsBefore = (await agent.must('count_fds', {})).count
     return { opened, env: envFor(heap, heapHandle, traits), fdsBefore }

@@ -124,6 +124,8 @@ void op_heap_open(struct request *r)
 	}
 	jb_u64(r->out, "heap", (uint64_t)slot + 1);
 	jb_i64(r->out, "fd", fd);
+	if (reference)
+		jb_u64(r->out, "capacity", REFERENCE_CAPACITY_BYTES);
 	if (r->out->failed) { /* no answer to carry the handle: take nothing */
 		if (fd >= 0)
 			close(fd);

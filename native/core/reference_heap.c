@@ -55,6 +55,63 @@ static struct pool_entry pool[MAX_POOL];
 /* Buffers are allocated from several threads at once (alloc_threads). */
 static pthread_mutex_t model_lock = PTHREAD_MUTEX_INITIALIZER;
 
+/*
+ * The capacity accounting: every buffer handed out (either backing), and the
+ * leak fault's hidden references, by fd and inode. Nothing tells the core
+ * when the host closes a buffer (close, a child's exit, exec), so an entry
+ * is dropped when its fd no longer names the same inode, checked only when
+ * the running total says the capacity is used up: a refusal is always measured,
+ * never a stale count. `pending` is memory being allocated by another
+ * thread right now.
+ */
+#define MAX_CAPACITY_ENTRIES 16384
+struct capacity_use {
+	int fd;
+	dev_t dev;
+	ino_t ino;
+	uint64_t size;
+};
+static struct capacity_use uses[MAX_CAPACITY_ENTRIES];
+static unsigned n_uses;
+static uint64_t used_bytes, pending_bytes;
+
+static void capacity_recount(void)
+{
+	struct stat st;
+	unsigned kept = 0;
+
+	used_bytes = 0;
+	for (unsigned i = 0; i < n_uses; i++)
+		if (fstat(uses[i].fd, &st) == 0 && st.st_dev == uses[i].dev && st.st_ino == uses[i].ino) {
+			uses[kept++] = uses[i];
+			used_bytes += uses[i].size;
+		}
+	n_uses = kept;
+}
+
+/* Takes `size` from the capacity for an allocation under way, or ENOMEM. Call with model_lock held. */
+static int capacity_reserve(uint64_t size)
+{
+	if (used_bytes + pending_bytes + size > REFERENCE_CAPACITY_BYTES || n_uses == MAX_CAPACITY_ENTRIES)
+		capacity_recount();
+	if (used_bytes + pending_bytes + size > REFERENCE_CAPACITY_BYTES || n_uses == MAX_CAPACITY_ENTRIES)
+		return ENOMEM;
+	pending_bytes += size;
+	return 0;
+}
+
+/* The allocation ended: its memory is held by fd (or by nothing, fd < 0). Call with model_lock held. */
+static void capacity_settle(uint64_t size, int fd)
+{
+	struct stat st;
+
+	pending_bytes -= size;
+	if (fd < 0 || n_uses == MAX_CAPACITY_ENTRIES || fstat(fd, &st) < 0)
+		return;
+	uses[n_uses++] = (struct capacity_use){ .fd = fd, .dev = st.st_dev, .ino = st.st_ino, .size = size };
+	used_bytes += size;
+}
+
 static const struct {
 	const char *name;
 	unsigned bit;
@@ -271,8 +328,13 @@ static int model_alloc(uint64_t size, uint32_t fd_flags, unsigned faults, int *o
 			slot = pool_add(memfd, size);
 	}
 	err = reopen_with_mode(memfd, fd_flags, &fd);
-	if (!err && (faults & FAULT_LEAK))
-		(void)fcntl(memfd, F_DUPFD_CLOEXEC, 0); /* the leak: a reference never dropped */
+	if (!err && (faults & FAULT_LEAK)) {
+		int leaked = fcntl(memfd, F_DUPFD_CLOEXEC, 0); /* the leak: a reference never dropped */
+		if (leaked >= 0) { /* it keeps holding the heap's memory: counted (the caller holds model_lock) */
+			pending_bytes += size;
+			capacity_settle(size, leaked);
+		}
+	}
 	if (!err) {
 		err = model_register(fd, size, faults, slot);
 		if (err)
@@ -332,18 +394,27 @@ int reference_alloc(uint64_t len, uint32_t fd_in, uint32_t fd_flags, uint64_t he
 	fd_flags &= REF_VALID_FD_FLAGS; /* badflags: the extra bits are ignored */
 
 	pthread_mutex_lock(&model_lock);
+	err = capacity_reserve(size);
+	if (err) {
+		pthread_mutex_unlock(&model_lock);
+		return err;
+	}
 	if (!faults && (fd_flags & O_ACCMODE) == O_RDWR && size <= udmabuf_size_limit() && reference_has_udmabuf()) {
 		int memfd;
 		pthread_mutex_unlock(&model_lock);
 		err = new_memfd(size, false, &memfd);
-		if (err)
-			return err;
-		err = to_udmabuf(memfd, size, fd_flags, &out->fd);
-		close(memfd);
+		if (!err) {
+			err = to_udmabuf(memfd, size, fd_flags, &out->fd);
+			close(memfd);
+		}
+		pthread_mutex_lock(&model_lock);
+		capacity_settle(size, err ? -1 : out->fd);
+		pthread_mutex_unlock(&model_lock);
 		out->backing = BACKING_UDMABUF;
 		return err;
 	}
 	err = model_alloc(size, fd_flags, faults, &out->fd);
+	capacity_settle(size, err ? -1 : out->fd);
 	pthread_mutex_unlock(&model_lock);
 	out->backing = BACKING_MODEL;
 	return err;

@@ -20,7 +20,13 @@
  *
  * One deliberate difference from mainline: a size above MemAvailable fails
  * with ENOMEM at once, where the system heap would reclaim and may wake the
- * OOM killer. The reference heap must be safe on any machine. */
+ * OOM killer. The reference heap must be safe on any machine.
+ *
+ * Its capacity is bounded, as a carveout or CMA heap is: past
+ * REFERENCE_CAPACITY_BYTES live it refuses with ENOMEM. Running it out proves
+ * the same (a clean refusal, memory back, the same amount again) whatever
+ * the capacity, and 64 MiB of pages are faulted in and cleared in a
+ * fraction of the time the whole of a guest's memory takes under TCG. */
 #ifndef DMAHEAP_REFERENCE_HEAP_H
 #define DMAHEAP_REFERENCE_HEAP_H
 
@@ -51,6 +57,9 @@ struct reference_alloc_result {
 	int fd;
 	enum reference_backing backing;
 };
+
+/* What the reference heap holds at most, live buffers together. */
+#define REFERENCE_CAPACITY_BYTES (64ULL << 20)
 
 bool reference_has_udmabuf(void);
 /* Returns 0 or a positive errno, exactly as the kernel's ALLOC would. */
