@@ -24,7 +24,9 @@ packages=(
   openssh-client         # ssh, ssh-keygen: the system ssh transport to boards, and the tests
   dropbear-bin           # the SSH server of the test boards (QEMU guests)
   openssh-sftp-server    # the test boards' SFTP server, which the agent is uploaded over
-  lava-dispatcher        # lava_common's job schema checks `dmaheap lava job` (test/lava.test.ts)
+  lava-dispatcher        # lava_common's job schema checks `dmaheap lava job`; lava-run runs one (test/lava.test.ts, test/lava-run.test.ts)
+  docker.io              # LAVA's docker test shell, where the harness runs in that job
+  debootstrap            # makes that container's Debian image
 )
 
 missing=()

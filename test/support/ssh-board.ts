@@ -65,7 +65,9 @@ async function sharedLibraries(binary: string): Promise<string[]> {
     .filter((p): p is string => !!p)
 }
 
-function initScript(modules: string[]): string {
+function initScript(modules: string[], consolePrompt?: string): string {
+  // A LAVA device's boot ends at a shell prompt on the console; the other boards only need sshd.
+  const last = consolePrompt ? `export PS1='${consolePrompt}'\nexec setsid cttyhack /bin/sh` : 'while :; do sleep 3600; done'
   return `#!/bin/busybox sh
 /bin/busybox --install -s /bin
 mount -t proc proc /proc
@@ -79,7 +81,7 @@ ip addr add 10.0.2.15/24 dev eth0
 ip route add default via 10.0.2.2
 echo "board-init: starting dropbear"
 /usr/sbin/dropbear -F -E -s -p 22 -r /etc/dropbear/dropbear_ed25519_host_key -P /var/run/dropbear.pid 2>>/var/log/dropbear.log &
-while :; do sleep 3600; done
+${last}
 `
 }
 
@@ -91,9 +93,10 @@ while :; do sleep 3600; done
  */
 /**
  * files: more files in the guest (absolute paths); shell: root's login shell
- * instead of /bin/sh (one of them), through which Dropbear runs every command.
+ * instead of /bin/sh (one of them), through which Dropbear runs every command;
+ * consolePrompt: a shell on the console printing it (a LAVA device's boot waits for it).
  */
-export async function makeBoardImage(log: (m: string) => void = () => {}, opts: { linux32?: boolean; files?: Array<{ path: string; data: string; mode: number }>; shell?: string } = {}): Promise<BoardImage> {
+export async function makeBoardImage(log: (m: string) => void = () => {}, opts: { linux32?: boolean; files?: Array<{ path: string; data: string; mode: number }>; shell?: string; consolePrompt?: string } = {}): Promise<BoardImage> {
   const dir = await mkdtemp(join(tmpdir(), 'dmaheap-board-'))
   const k = await debianKernel(log)
   const { modules, missing } = await resolveModules(k.modulesDir, NET_MODULES)
@@ -117,7 +120,7 @@ export async function makeBoardImage(log: (m: string) => void = () => {}, opts: 
   await chmod(join(stage, 'tmp'), 0o1777)
   await chmod(join(stage, 'root'), 0o700)
   await put('bin/busybox', await readFile(BUSYBOX), 0o755)
-  await put('init', initScript(modules.map((m) => m.name)), 0o755)
+  await put('init', initScript(modules.map((m) => m.name), opts.consolePrompt), 0o755)
   for (const m of modules) await put(`lib/modules/${m.name}.ko`, m.data)
   await put('usr/sbin/dropbear', await readFile(DROPBEAR), 0o755)
   await put(SFTP_IN_GUEST.slice(1), await readFile(SFTP_SERVER), 0o755)

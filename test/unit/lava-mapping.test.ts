@@ -74,12 +74,15 @@ t.test("lava-run's log read back: the same verdicts, LAVA's own results left out
       const set = results[i]!.suite
       return `- {"dt": "2026-12-02T16:00:0${i}.000000", "lvl": "results", "msg": {"case": "${m[1]}", "definition": "0_dmaheap", "measurement": ! "${m[3]}", "result": "${m[2]}", "set": "${set}", "units": "${m[4]}"}}`
     }),
+    // As lava-run 2023.01 printed one (its tags on endtc, starttc and measurement).
+    '{"dt": "2026-12-02T15:54:22.678835", "lvl": "results", "msg": {"case": "zero-size.len-0.dmaheap-reference_acceptzero", "definition": "0_dmaheap", "endtc": ! "1008", "measurement": ! "33.0", "result": "fail", "set": "zero-size", "starttc": ! "1008", "units": "ms"}}',
     '- {"dt": "2026-12-02T16:00:09.000000", "lvl": "results", "msg": {"case": "harness-exit", "definition": "0_dmaheap", "result": "pass", "measurement": ! "1", "units": "exit"}}',
     '- {"dt": "2026-12-02T16:00:0', // cut short
   ].join('\n')
   const reported = lavaRunResults(log)
-  t.equal(reported.length, results.length + 2, "every case, LAVA's job result and the harness's exit")
+  t.equal(reported.length, results.length + 3, "every case, LAVA's job result and the harness's exit")
   const back = fromLava(reported, { target: 'lava', kernel: '6.12.0' })
+  t.same(back.pop(), { id: 'zero-size.len-0', suite: 'zero-size', heap: 'dmaheap-reference_acceptzero', target: 'lava', kernel: '6.12.0', status: 'FAIL', message: 'failed in the LAVA job (LAVA keeps no check messages: see the job log)', checks: [], durationMs: 33 }, "lava-run's own line")
   t.same(back.map((r) => [r.suite, r.id, r.heap, r.status]), results.map((r) => [r.suite, r.id, r.heap, r.status === 'ERROR' || r.status === 'MISS' ? 'ERROR' : heapVerdict(r.status)]))
   t.equal(back[0]!.durationMs, 3, 'the duration comes back')
   t.same(back[4]!.observations, { bytes: 4096 }, "a DONE case's measurement comes back as its observation")
