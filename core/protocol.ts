@@ -76,6 +76,8 @@ export interface Requests {
   exhaust: { heap: number; chunk: WireU64; budget?: WireU64; time_limit_s?: number }
   vgem_open: {}
   prime_import: { dev: number; fd: number }
+  /** the test importer (a kernel module of the harness) attaches, maps and reads the buffer: ENOENT without it */
+  importer_check: { fd: number; read_seed: number; write_seed?: number; write?: boolean; vmap?: boolean }
   gem_close: { dev: number; handle: number }
   /** min_samples (default 20): the fewest samples whatever the budget */
   bench: { kind: BenchKind; heap?: number; len?: WireU64; budget_ms?: number; threads?: number; min_samples?: number }
@@ -241,6 +243,27 @@ export const responseSchemas = {
   exhaust: z.object({ bytes: wireU64Schema, chunks: count, stop: z.string(), ns: count }),
   vgem_open: z.object({ fd, path: z.string() }),
   prime_import: z.object({ handle: count }),
+  importer_check: z.object({
+    attach_error: z.string(),
+    map_error: z.string(),
+    size: wireU64Schema,
+    nents: count,
+    orig_nents: count,
+    total_len: wireU64Schema,
+    dma_len: wireU64Schema,
+    no_page: count,
+    no_dma: count,
+    contiguous: z.boolean(),
+    checked: wireU64Schema,
+    mismatches: wireU64Schema,
+    first_bad: wireU64Schema.optional(),
+    expected: count.optional(),
+    observed: count.optional(),
+    written: wireU64Schema,
+    vmap: z.enum(['not_asked', 'agrees', 'differs', 'refused']),
+    vmap_error: z.string(),
+    vmap_first_bad: wireU64Schema.optional(),
+  }),
   gem_close: nothing,
   file_put: z.object({ path: z.string() }),
   /** stdout and stderr capped at 512 KiB each; exit_status null when a signal ended it */

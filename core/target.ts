@@ -38,6 +38,8 @@ export interface TargetFacts {
   cmdline?: string
   /** the device tree's compatible strings, most specific first (KCIDB's environment.compatible); absent without a device tree */
   compatible?: string[]
+  /** why the target could not load the test importer (native/importer), when it knows: the importer suite's skip reason */
+  importerMissing?: string
   /** qemu-user: the emulator that runs the agent */
   emulator?: string
   /** boards: the board's name, host:port, the private directory the agent ran from, connect and upload times (ms) */

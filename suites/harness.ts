@@ -61,6 +61,8 @@ export class CaseTimeout extends InfraError {
 export interface TargetTraits {
   /** a vgem device to import buffers into */
   vgem: boolean
+  /** the test importer's device, /dev/dmaheap_importer (native/importer) */
+  importer: boolean
   /** init_on_alloc as it applies, and where that came from */
   initOnAlloc: string
   /** physical memory regions: /proc/iomem and the CMA / reserved-memory areas logged at boot */

@@ -4,6 +4,7 @@ import { allocSuite } from './alloc.js'
 import { exhaustionSuite } from './exhaustion.js'
 import type { SuiteDef } from './harness.js'
 import { importSuite } from './import.js'
+import { importerSuite } from './importer.js'
 import { invalidFlagsSuite } from './invalid-flags.js'
 import { mmapSuite } from './mmap.js'
 import { propertiesSuite } from './properties.js'
@@ -21,6 +22,7 @@ export const SUITES: SuiteDef[] = [
   syncSuite,
   zeroingSuite,
   importSuite,
+  importerSuite,
   releaseSuite,
   exhaustionSuite,
   propertiesSuite,

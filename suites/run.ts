@@ -170,8 +170,10 @@ async function probeTarget(agent: Agent, facts: TargetFacts): Promise<TargetTrai
   const vgem = await agent.call('vgem_open', {})
   if (vgem.ok) await agent.must('close', { fd: vgem.fd })
   const cmdline = await agent.call('read_file', { path: '/proc/cmdline' })
+  const importer = await agent.call('read_file', { path: '/sys/class/misc/dmaheap_importer/dev' })
   return {
     vgem: vgem.ok,
+    importer: importer.ok,
     initOnAlloc: initOnAllocSetting(cmdline.ok ? cmdline.text : '', facts.initOnAllocDefault),
     regions: await physicalRegions(agent),
   }
@@ -265,7 +267,7 @@ export async function runSuites({ root, session: first, suites, heaps, settings,
   let kernelLog = await KernelLog.open(agent)
   if (!kernelLog.active) root.comment('the kernel log cannot be read on this target: cases are not checked for kernel warnings')
   const targetTraits = await probeTarget(agent, info.facts)
-  root.comment(`target: vgem ${targetTraits.vgem ? 'present' : 'absent'}; init_on_alloc=${targetTraits.initOnAlloc}`)
+  root.comment(`target: vgem ${targetTraits.vgem ? 'present' : 'absent'}; test importer ${targetTraits.importer ? 'present' : 'absent'}; init_on_alloc=${targetTraits.initOnAlloc}`)
   const areas = targetTraits.regions.filter((r) => r.kind !== 'iomem')
   if (areas.length) root.comment(`target: memory areas reserved at boot: ${areas.map((r) => r.name).join('; ')}`)
   // What the kernel said before the first case (before the cases' markers push it out of the ring).

@@ -18,6 +18,7 @@ import { BUSYBOX, buildInitramfs, isStaticElf } from './initramfs.js'
 import type { KernelArch } from './kernel-build.js'
 import { kernelImageArch } from './kernel-image.js'
 import { resolveModules, type Module } from './modules.js'
+import { importerForDebianKernel } from './importer-module.js'
 
 export interface QemuTargetOptions {
   kernel?: string
@@ -96,7 +97,7 @@ export function qemuTarget(opts: QemuTargetOptions = {}): Target {
       let kernelSource: string
       let arch: KernelArch
       let modules: Module[] = []
-      const facts: Pick<TargetFacts, 'initOnAllocDefault'> = {}
+      const facts: Pick<TargetFacts, 'initOnAllocDefault' | 'importerMissing'> = {}
       if (opts.kernel) {
         arch = await kernelImageArch(opts.kernel)
         kernelImage = opts.kernel
@@ -112,6 +113,12 @@ export function qemuTarget(opts: QemuTargetOptions = {}): Target {
         const resolved = await resolveModules(k.modulesDir, GUEST_MODULES)
         modules = resolved.modules
         if (resolved.missing.length) ctx.log(`modules not in ${k.package}: ${resolved.missing.join(', ')}`)
+        const importer = await importerForDebianKernel(k.release, ctx.log)
+        if ('module' in importer) modules.push(importer.module)
+        else {
+          facts.importerMissing = importer.missing
+          ctx.log(importer.missing)
+        }
         const config = await readFile(k.config, 'utf8').catch(() => '')
         facts.initOnAllocDefault = /^CONFIG_INIT_ON_ALLOC_DEFAULT_ON=y$/m.test(config)
       }

@@ -51,6 +51,7 @@ static const struct {
 	{ "exhaust", op_exhaust },
 	{ "vgem_open", op_vgem_open },
 	{ "prime_import", op_prime_import },
+	{ "importer_check", op_importer_check },
 	{ "gem_close", op_gem_close },
 	{ "bench", op_bench },
 	{ "yardstick", op_yardstick },

@@ -39,6 +39,7 @@ void op_exhaust(struct request *r);
 void op_vgem_open(struct request *r);
 void op_prime_import(struct request *r);
 void op_gem_close(struct request *r);
+void op_importer_check(struct request *r);
 void op_bench(struct request *r);
 void op_yardstick(struct request *r);
 void op_pagemap(struct request *r);

@@ -29,7 +29,7 @@ export function unitEnv(over: Partial<CaseEnv> = {}): CaseEnv {
     pageSize: 4096n,
     settings: { destructive: false, destructiveReason: 'unit' },
     traits: { cpuAccess: true },
-    targetTraits: { vgem: false, initOnAlloc: '0', regions: [] },
+    targetTraits: { vgem: false, importer: false, initOnAlloc: '0', regions: [] },
     referenceObservations: () => undefined,
     earlierObservations: () => undefined,
     ...over,

@@ -56,7 +56,7 @@ async function runFailing(def: CaseDef, fault: { op: Op; nth: number; after?: bo
     pageSize: BigInt(hello.page_size),
     settings: { destructive: false, destructiveReason: 'test' },
     traits: { cpuAccess: true },
-    targetTraits: { vgem: false, initOnAlloc: '0', regions: [] },
+    targetTraits: { vgem: false, importer: false, initOnAlloc: '0', regions: [] },
     referenceObservations: () => undefined,
     earlierObservations: () => undefined,
   }
