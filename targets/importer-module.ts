@@ -100,3 +100,41 @@ export async function importerForDebianKernel(release: string, log: (m: string) 
     return { missing: `the test importer could not be built for ${release} (${(e as Error).message}): apt must reach Debian's linux-headers-${release}, and gcc-12 and make must be installed` }
   }
 }
+
+/** Where the importer goes in a kernel tree when it is built in. */
+const IN_TREE_DIR = 'drivers/dma-buf/dmaheap-importer'
+
+/** Lines of a new file as a unified diff. */
+function newFileDiff(path: string, text: string): string {
+  const lines = text.endsWith('\n') ? text.slice(0, -1).split('\n') : text.split('\n')
+  return [`--- /dev/null`, `+++ b/${path}`, `@@ -0,0 +1,${lines.length} @@`, ...lines.map((l) => `+${l}`), ''].join('\n')
+}
+
+/** A line appended to a file whose text is `text`, as a unified diff with the last three lines as context. */
+function appendDiff(path: string, text: string, line: string): string {
+  const lines = text.endsWith('\n') ? text.slice(0, -1).split('\n') : text.split('\n')
+  const context = lines.slice(-3)
+  const start = lines.length - context.length + 1
+  return [`--- a/${path}`, `+++ b/${path}`, `@@ -${start},${context.length} +${start},${context.length + 1} @@`, ...context.map((l) => ` ${l}`), `+${line}`, ''].join('\n')
+}
+
+/**
+ * The importer built into a kernel (`dmaheap kernel build --importer`): a
+ * patch for `src` that adds native/importer under drivers/dma-buf and a line
+ * to drivers/dma-buf/Makefile, written to the cache and returned as a path,
+ * to be applied before the user's own patches. Built in, it needs no
+ * CONFIG_MODULES (the harness's kernels have none).
+ */
+export async function importerPatch(src: string): Promise<string> {
+  const makefile = 'drivers/dma-buf/Makefile'
+  const text = await readFile(join(src, makefile), 'utf8').catch(() => {
+    throw new Error(`${src} has no ${makefile}: the test importer is built into Linux trees with dma-buf`)
+  })
+  const parts = [appendDiff(makefile, text, `obj-y += ${IN_TREE_DIR.split('/').pop()}/`), newFileDiff(`${IN_TREE_DIR}/Makefile`, `obj-y := ${IMPORTER_MODULE}.o\n`)]
+  for (const f of ['dmaheap_importer.c', 'dmaheap_importer.h']) parts.push(newFileDiff(`${IN_TREE_DIR}/${f}`, await readFile(join(SOURCE_DIR, f), 'utf8')))
+  const path = join(cacheDir(), 'importer', 'dmaheap-importer.patch')
+  await mkdir(join(cacheDir(), 'importer'), { recursive: true })
+  const body = parts.join('')
+  if ((await readFile(path, 'utf8').catch(() => '')) !== body) await writeFile(path, body)
+  return path
+}

@@ -20,6 +20,7 @@ import { basename, join, resolve } from 'node:path'
 import { execa } from 'execa'
 import { InfraError, UsageError } from '../core/errors.js'
 import { cacheDir, packageRoot } from '../core/paths.js'
+import { importerPatch } from './importer-module.js'
 
 export type KernelArch = 'x86_64' | 'arm64'
 export const KERNEL_ARCHES: KernelArch[] = ['x86_64', 'arm64']
@@ -43,6 +44,8 @@ export interface KernelBuildOptions {
   fragments?: string[]
   /** patches (`patch -p1`) applied to a hard-linked copy of the tree, built as a variant */
   patches?: string[]
+  /** the harness's test importer built in (targets/importer-module.ts), applied before the patches */
+  importer?: boolean
   out?: string
   jobs?: number
   log(message: string): void
@@ -283,7 +286,8 @@ export async function buildKernel(opts: KernelBuildOptions): Promise<KernelBuild
   const started = Date.now()
   const profile = PROFILES[opts.arch]
   const base = await resolveSource(opts.src, opts.log)
-  const src = opts.patches?.length ? await patchedTree(base, opts.patches.map((p) => resolve(p)), opts.log) : base
+  const patches = [...(opts.importer ? [await importerPatch(base)] : []), ...(opts.patches ?? []).map((p) => resolve(p))]
+  const src = patches.length ? await patchedTree(base, patches, opts.log) : base
   const fragmentPaths = [...harnessFragments(opts.arch), ...(opts.fragments ?? []).map((f) => resolve(f))]
   for (const f of fragmentPaths) if (!existsSync(f)) throw new UsageError(`no config fragment at ${f}`, 'pass --config with a file of CONFIG_ lines')
   const fragments = await Promise.all(fragmentPaths.map(async (path) => ({ path, text: await readFile(path, 'utf8') })))

@@ -105,6 +105,8 @@ export function qemuTarget(opts: QemuTargetOptions = {}): Target {
         // A self-built kernel's config sits two levels above its image (O=/arch/<arch>/boot).
         const config = await readFile(join(opts.kernel, '..', '..', '..', '..', '.config'), 'utf8').catch(() => '')
         if (config) facts.initOnAllocDefault = /^CONFIG_INIT_ON_ALLOC_DEFAULT_ON=y$/m.test(config)
+        // Read only when the guest has no /dev/dmaheap_importer.
+        facts.importerMissing = 'this kernel has no test importer: build it in with `dmaheap kernel build --importer`, or load native/importer built against the kernel\'s build folder (make -C BUILD M=native/importer)'
       } else {
         arch = 'x86_64'
         const k = await debianKernel(ctx.log)
