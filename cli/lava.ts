@@ -14,7 +14,8 @@ import { stringify } from 'yaml'
 import { ExitCode, UsageError } from '../core/errors.js'
 import { countsText, type CaseResult } from '../core/result.js'
 import { countAll } from '../reports/groups.js'
-import { fromLava, lavaRunResults } from '../reports/lava.js'
+import { fromLava, lavaRunResults, lavaServerResults, type LavaReported } from '../reports/lava.js'
+import { jobTests, submitJob, waitJob, type LavaServer } from '../runners/lava-api.js'
 import { verdictOf } from '../reports/markdown.js'
 import { ResultsFile } from '../reports/results-file.js'
 import { writeViewsOf } from '../reports/views.js'
@@ -124,22 +125,28 @@ export function lavaJobCommand(o: LavaJobOptions & { out?: string }): number {
 }
 
 export interface LavaResultsOptions {
-  /** lava-run's output (its log on stdout, saved) */
-  file: string
+  /** lava-run's output (its log on stdout, saved), or a job id on the server at url */
+  source: string
+  server?: LavaServer
   output?: string
   target: string
   kernel: string
 }
 
-export function lavaResultsOf(o: LavaResultsOptions): CaseResult[] {
-  if (!existsSync(o.file)) throw new UsageError(`${o.file} does not exist`, "pass the saved output of lava-run (its log)")
-  const results = fromLava(lavaRunResults(readFileSync(o.file, 'utf8')), { target: o.target, kernel: o.kernel })
-  if (!results.length) throw new UsageError(`${o.file} holds no test case of a dmaheap test set`, 'pass the output of a job `dmaheap lava job` wrote, as lava-run printed it')
-  return results
+/** A job's test cases: from a server's API (a job id and --url), or from lava-run's saved log. */
+async function reportedOf(o: LavaResultsOptions): Promise<LavaReported[]> {
+  if (/^\d+$/.test(o.source) && !existsSync(o.source)) {
+    if (!o.server) throw new UsageError(`${o.source} is a job id, and no server is named`, 'pass --url URL (and --token T) of the LAVA server that ran it')
+    return lavaServerResults(await jobTests(o.server, Number(o.source)))
+  }
+  if (!existsSync(o.source)) throw new UsageError(`${o.source} does not exist`, 'pass the saved output of lava-run (its log), or a job id with --url')
+  return lavaRunResults(readFileSync(o.source, 'utf8'))
 }
 
-export function lavaResultsCommand(o: LavaResultsOptions): number {
-  const results = lavaResultsOf(o)
+/** The job's cases as our results, in a run folder with every view; the exit code a direct run would have. */
+function writeResults(reported: LavaReported[], o: Omit<LavaResultsOptions, 'source'> & { what: string }): number {
+  const results: CaseResult[] = fromLava(reported, { target: o.target, kernel: o.kernel })
+  if (!results.length) throw new UsageError(`${o.what} holds no test case of a dmaheap test set`, 'pass a job `dmaheap lava job` wrote (its cases are in one test set per suite)')
   const dir = makeOutputDir(o.output, 'lava')
   const file = new ResultsFile(dir)
   for (const r of results) file.append(r)
@@ -148,5 +155,35 @@ export function lavaResultsCommand(o: LavaResultsOptions): number {
   const c = countAll(results)
   const verdict = verdictOf(c)
   process.stderr.write(`dmaheap: ${verdict}: ${countsText(c)}; results and views saved to ${dir} (${join(dir, 'report.html')})\n`)
+  // The harness's own exit, as the job reported it: an infrastructure error in the job is one here too.
+  const exit = reported.find((r) => r.case === 'harness-exit')
+  if (exit && exit.result !== 'pass') return ExitCode.infrastructure
   return verdict === 'PASS' ? ExitCode.pass : verdict === 'FAIL' ? ExitCode.testFailed : ExitCode.infrastructure
+}
+
+export async function lavaResultsCommand(o: LavaResultsOptions): Promise<number> {
+  return writeResults(await reportedOf(o), { ...o, what: o.source })
+}
+
+export interface LavaSubmitOptions {
+  job: string
+  server: LavaServer
+  /** ms to wait for the job to finish */
+  waitMs: number
+  output?: string
+  target: string
+  kernel: string
+}
+
+/** Submits a job, waits for it, and reads its test cases back as a run folder. */
+export async function lavaSubmitCommand(o: LavaSubmitOptions): Promise<number> {
+  if (!existsSync(o.job)) throw new UsageError(`${o.job} does not exist`, 'pass a job file `dmaheap lava job -o FILE` wrote')
+  const id = await submitJob(o.server, readFileSync(o.job, 'utf8'))
+  const log = (m: string) => process.stderr.write(`dmaheap: ${m}\n`)
+  log(`submitted ${o.job} to ${o.server.url} as job ${id}`)
+  const st = await waitJob(o.server, id, o.waitMs, log)
+  const reported = lavaServerResults(await jobTests(o.server, id))
+  if (st.health !== 'Complete') log(`LAVA job ${id} ended ${st.health}: what it reported is kept, and the run is an infrastructure error`)
+  const code = writeResults(reported, { ...o, what: `LAVA job ${id}` })
+  return st.health === 'Complete' ? code : ExitCode.infrastructure
 }

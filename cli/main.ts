@@ -20,7 +20,7 @@ import { reportCommand } from './report.js'
 import { compareCommand } from './compare.js'
 import { parseCommand } from './parse.js'
 import { farmCommand } from './farm.js'
-import { LAVA_DEVICE_TYPES, lavaJobCommand, lavaResultsCommand } from './lava.js'
+import { LAVA_DEVICE_TYPES, lavaJobCommand, lavaResultsCommand, lavaSubmitCommand } from './lava.js'
 import { refuseTargetOptionsWithoutStart, seconds, targetChoice, withTargetOptions } from './target-flags.js'
 import { boardKind } from '../targets/board-target.js'
 import { optionArgs, refuseOthersOptions } from '../targets/registry.js'
@@ -292,13 +292,34 @@ lava
   })
 lava
   .command('results')
-  .description('turn a LAVA job\'s test cases (lava-run\'s saved output) into results.jsonl and every view')
-  .argument('<file>', 'the output lava-run printed for a job `dmaheap lava job` wrote')
+  .description('turn a LAVA job\'s test cases (lava-run\'s saved output, or a job id on a server) into results.jsonl and every view')
+  .argument('<log|job-id>', 'the output lava-run printed for a job `dmaheap lava job` wrote, or the job\'s id with --url')
+  .option('--url <url>', 'the LAVA server that ran the job (its base URL)')
+  .option('--token <token>', 'an API token of that server (or DMAHEAP_LAVA_TOKEN)')
   .option('-o, --output <dir>', 'the folder to write (default dmaheap-output/<time>-lava)')
   .option('--target <name>', 'the target the job ran on, as the results name it', 'lava')
   .option('--kernel <release>', 'the kernel it ran', 'unknown')
-  .action(async (file: string, o: { output?: string; target: string; kernel: string }) => {
-    await exitWith(async () => lavaResultsCommand({ file, target: o.target, kernel: o.kernel, ...(o.output ? { output: o.output } : {}) }))
+  .action(async (source: string, o: { url?: string; token?: string; output?: string; target: string; kernel: string }) => {
+    const token = o.token ?? process.env.DMAHEAP_LAVA_TOKEN
+    await exitWith(async () => lavaResultsCommand({ source, target: o.target, kernel: o.kernel, ...(o.url ? { server: { url: o.url, token } } : {}), ...(o.output ? { output: o.output } : {}) }))
+  })
+lava
+  .command('submit')
+  .description('submit a job to a LAVA server, wait for it, and read its test cases back as results.jsonl and every view')
+  .argument('<job>', 'a job file `dmaheap lava job` wrote')
+  .requiredOption('--url <url>', 'the LAVA server (its base URL)')
+  .option('--token <token>', 'an API token of a user who may submit (or DMAHEAP_LAVA_TOKEN)')
+  .option('--wait <minutes>', 'how long to wait for the job to finish', (v) => {
+    const n = Number(v)
+    if (!(n > 0)) throw new InvalidArgumentError('expected a number of minutes greater than 0')
+    return n
+  }, 60)
+  .option('-o, --output <dir>', 'the folder to write (default dmaheap-output/<time>-lava)')
+  .option('--target <name>', 'the target the job runs on, as the results name it', 'lava')
+  .option('--kernel <release>', 'the kernel it runs', 'unknown')
+  .action(async (job: string, o: { url: string; token?: string; wait: number; output?: string; target: string; kernel: string }) => {
+    const token = o.token ?? process.env.DMAHEAP_LAVA_TOKEN
+    await exitWith(async () => lavaSubmitCommand({ job, server: { url: o.url, token }, waitMs: o.wait * 60_000, target: o.target, kernel: o.kernel, ...(o.output ? { output: o.output } : {}) }))
   })
 
 const kernel = program.command('kernel').description('build kernels the QEMU target can boot')

@@ -146,6 +146,36 @@ export function lavaRunResults(log: string): LavaReported[] {
   return out
 }
 
+/** A test case as a LAVA server's tests API lists it: its metadata (YAML) holds the definition and the set. */
+export interface LavaServerRow {
+  name: string
+  result: string
+  measurement?: string | number | null
+  unit?: string | null
+  metadata?: string | null
+}
+
+export function lavaServerResults(rows: LavaServerRow[]): LavaReported[] {
+  return rows.map((row) => {
+    let meta: Record<string, unknown> = {}
+    try {
+      const m: unknown = row.metadata ? parseYaml(row.metadata) : {}
+      if (m && typeof m === 'object') meta = m as Record<string, unknown>
+    } catch {
+      // no metadata to read: the row's own fields are all there is
+    }
+    const measurement = row.measurement === null || row.measurement === undefined ? undefined : Number(row.measurement)
+    return {
+      definition: typeof meta.definition === 'string' ? meta.definition : 'unknown',
+      case: row.name,
+      result: row.result,
+      ...(typeof meta.set === 'string' ? { set: meta.set } : {}),
+      ...(measurement !== undefined && Number.isFinite(measurement) ? { measurement } : {}),
+      ...(row.unit ? { units: row.unit } : {}),
+    }
+  })
+}
+
 const STATUS_OF: Record<string, CaseStatus> = { pass: 'PASS', fail: 'FAIL', skip: 'SKIP', unknown: 'ERROR' }
 
 /**

@@ -5,7 +5,7 @@
 import t from 'tap'
 import type { CaseResult, CaseStatus } from '../../core/result.js'
 import { heapVerdict } from '../../core/result.js'
-import { fromLava, LAVA_NAME_MAX, lavaCaseName, lavaName, lavaResult, lavaResultTxt, lavaRunResults, lavaSignals } from '../../reports/lava.js'
+import { fromLava, lavaServerResults, LAVA_NAME_MAX, lavaCaseName, lavaName, lavaResult, lavaResultTxt, lavaRunResults, lavaSignals } from '../../reports/lava.js'
 import { SUITES } from '../../suites/index.js'
 
 const result = (over: Partial<CaseResult>): CaseResult => ({ id: 'alloc.size.4097', suite: 'alloc', heap: 'system', target: 'qemu-x86_64', kernel: '6.12.0', status: 'PASS', checks: [], durationMs: 3, ...over })
@@ -88,4 +88,15 @@ t.test("lava-run's log read back: the same verdicts, LAVA's own results left out
   t.same(back[4]!.observations, { bytes: 4096 }, "a DONE case's measurement comes back as its observation")
   t.equal(back[5]!.durationMs, 9)
   t.match(back[1]!.message, /see the job log/, 'a FAIL says where its reason is')
+})
+
+t.test("a LAVA server's test rows read back: the set from their metadata", async (t) => {
+  // As lava-server 2023.01's /api/v0.2/jobs/N/tests/ listed them.
+  const rows = [
+    { id: 1, result: 'pass', unit: '', name: 'validate', measurement: null, metadata: 'case: validate\ndefinition: lava\nresult: pass\n', suite: 1, test_set: null },
+    { id: 9, result: 'fail', unit: 'ms', name: 'zero-size.len-0.dmaheap-reference_acceptzero', measurement: '33.0000000000', metadata: 'case: zero-size.len-0.dmaheap-reference_acceptzero\ndefinition: 0_dmaheap\nmeasurement: \'33.0\'\nresult: fail\nset: zero-size\nunits: ms\n', suite: 2, test_set: 1 },
+  ]
+  const reported = lavaServerResults(rows)
+  t.same(reported[1], { definition: '0_dmaheap', case: 'zero-size.len-0.dmaheap-reference_acceptzero', result: 'fail', set: 'zero-size', measurement: 33, units: 'ms' })
+  t.same(fromLava(reported, { target: 'lava', kernel: 'k' }).map((r) => [r.suite, r.id, r.heap, r.status, r.durationMs]), [['zero-size', 'zero-size.len-0', 'dmaheap-reference_acceptzero', 'FAIL', 33]], "LAVA's own rows left out")
 })
