@@ -28,7 +28,10 @@ function commanderOption(option: TargetOption, takenBy: string[], selector: bool
   const o = new Option(option.flag, selector ? option.description : `${takenBy.join(', ')}: ${option.description}`)
   if (option.choices) o.choices(option.choices)
   if (option.env) o.env(option.env)
-  if (option.parse) o.argParser(argParser(option.parse))
+  if (option.repeatable) {
+    const parse = option.parse ? argParser(option.parse) : (text: string) => text
+    o.argParser((text: string, previous: readonly string[] | undefined) => [...(previous ?? []), String(parse(text))])
+  } else if (option.parse) o.argParser(argParser(option.parse))
   if (option.default !== undefined) o.default(option.default)
   // A target picked by its own option is the target: a --target beside it would be ignored, so it is refused.
   if (selector) o.conflicts(['target', 'farm'])

@@ -40,6 +40,10 @@ export interface TargetFacts {
   compatible?: string[]
   /** why the target could not load the test importer (native/importer), when it knows: the importer suite's skip reason */
   importerMissing?: string
+  /** QEMU arm64: the device tree booted (-dtb), when the harness was given one or made one */
+  dtb?: string
+  /** the reserved-memory regions the harness put in the device tree (--reserved-memory) */
+  reservedMemory?: ReservedRegionFact[]
   /** qemu-user: the emulator that runs the agent */
   emulator?: string
   /** boards: the board's name, host:port, the private directory the agent ran from, connect and upload times (ms) */
@@ -48,6 +52,19 @@ export interface TargetFacts {
   remoteDir?: string
   connectMs?: number
   uploadMs?: number
+}
+
+/** A reserved-memory region as the device tree gives it to the kernel, and the heap it should make. */
+export interface ReservedRegionFact {
+  /** the node's full name, "carveout@50000000": the kernel's name for the region */
+  node: string
+  /** the physical base, "0x50000000" (a string: run.json is JSON) */
+  base: string
+  /** bytes */
+  size: number
+  compatible?: string
+  /** the /dev/dma_heap name the region should make; null: it makes none */
+  heap: string | null
 }
 
 /** The facts a kind of target declares before anything starts (TargetKind.facts); its sessions state the same. */
@@ -115,7 +132,8 @@ export interface Target {
 }
 
 /** A value a target option holds once the command line is parsed. */
-export type OptionValue = string | number | boolean
+/** A repeatable option (TargetOption.repeatable) holds every value given, in order. */
+export type OptionValue = string | number | boolean | readonly string[]
 
 /** One command-line option a kind of target takes (the CLI makes its flags from these). */
 export interface TargetOption {
@@ -126,6 +144,8 @@ export interface TargetOption {
   choices?: readonly string[]
   /** an environment variable that sets it too (not counted as given on the command line) */
   env?: string
+  /** given more than once, every value is kept (a string[]), e.g. --reserved-memory */
+  repeatable?: boolean
   /** text to value; throws an Error whose message says what was expected */
   parse?(text: string): OptionValue
 }

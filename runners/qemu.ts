@@ -30,6 +30,8 @@ export interface QemuBootSpec {
   kernel: string
   initrd: string
   cmdline: string
+  /** a device tree to boot instead of the machine's own (arm64 virt) */
+  dtb?: string
   memory: string
   /** vCPUs for an accelerator */
   smp(accel: Accel): number
@@ -176,6 +178,7 @@ async function bootOnce(spec: QemuBootSpec, accel: Accel, probeKvm: boolean): Pr
     '-kernel', spec.kernel,
     '-initrd', spec.initrd,
     '-append', spec.cmdline,
+    ...(spec.dtb ? ['-dtb', spec.dtb] : []),
     '-serial', 'stdio',
     '-device', 'virtio-serial-pci',
     '-chardev', `socket,id=agent,path=${sock},server=on,wait=off`,

@@ -27,6 +27,7 @@ packages=(
   lava-dispatcher        # lava_common's job schema checks `dmaheap lava job`; lava-run runs one (test/lava.test.ts, test/lava-run.test.ts)
   docker.io              # LAVA's docker test shell, where the harness runs in that job
   debootstrap            # makes that container's Debian image
+  device-tree-compiler   # dtc: --reserved-memory adds regions to QEMU's arm64 device tree
 )
 
 missing=()

@@ -303,7 +303,10 @@ export async function buildKernel(opts: KernelBuildOptions): Promise<KernelBuild
   const logFile = createWriteStream(logPath, { flags: 'a' })
   const env = { ...process.env, ARCH: profile.makeArch, ...(profile.crossCompile ? { CROSS_COMPILE: profile.crossCompile } : {}) }
   const make = async (args: string[], what: string) => {
-    const p = execa('make', ['-C', src, `O=${outDir}`, ...args], { env, all: true, reject: false, buffer: { all: true }, lines: false })
+    // stdin closed: a patch that adds a Kconfig option makes kbuild's
+    // syncconfig ask about it, and with stdin open the build waits forever;
+    // closed, it takes the option's default.
+    const p = execa('make', ['-C', src, `O=${outDir}`, ...args], { env, stdin: 'ignore', all: true, reject: false, buffer: { all: true }, lines: false })
     p.all?.pipe(logFile, { end: false })
     const r = await p
     if (r.exitCode !== 0) {

@@ -19,6 +19,8 @@ import type { KernelArch } from './kernel-build.js'
 import { kernelImageArch } from './kernel-image.js'
 import { resolveModules, type Module } from './modules.js'
 import { importerForDebianKernel } from './importer-module.js'
+import { guestTree } from './device-tree-build.js'
+import { parseRegionSpec, type RegionSpec } from './reserved-memory.js'
 
 export interface QemuTargetOptions {
   kernel?: string
@@ -28,6 +30,10 @@ export interface QemuTargetOptions {
   bootTimeoutMs?: number
   /** reserve a CMA area of this size (cma=), so the CMA heap appears */
   cma?: string
+  /** arm64: boot this device tree instead of QEMU's own */
+  dtb?: string
+  /** arm64: reserved-memory regions added to the tree (targets/reserved-memory.ts) */
+  reservedMemory?: RegionSpec[]
 }
 
 interface ArchProfile {
@@ -129,6 +135,10 @@ export function qemuTarget(opts: QemuTargetOptions = {}): Target {
       const initrd = await buildInitramfs({ agent: agentBinary(profile.agent), busybox, modules })
       const cmdline = [baseCmdline(profile.console), opts.cma ? `cma=${opts.cma}` : '', opts.cmdline].filter(Boolean).join(' ')
       const consoleLog = join(ctx.outputDir, 'console.log')
+      const memory = opts.memory ?? DEFAULT_MEMORY
+      const tree = opts.dtb || opts.reservedMemory?.length
+        ? await guestTree({ arch, qemu: profile.qemu, machineArgs: profile.machineArgs('tcg'), memory, smp: 1, kernel: kernelImage, initrd, ...opts, dir: ctx.outputDir, log: ctx.log })
+        : undefined
       // KVM only runs a guest of the host's own architecture.
       const accel: AccelChoice = hostArch() === profile.kvmHost ? (opts.accel ?? 'auto') : 'tcg'
       ctx.log(`booting ${kernelSource} (${arch}) in QEMU`)
@@ -138,7 +148,8 @@ export function qemuTarget(opts: QemuTargetOptions = {}): Target {
         kernel: kernelImage,
         initrd,
         cmdline,
-        memory: opts.memory ?? DEFAULT_MEMORY,
+        ...(tree ? { dtb: tree.dtb } : {}),
+        memory,
         // One vCPU under TCG: with two, multi-threaded TCG has shown an
         // "Oops: int3" in the kernel's own code patching during boot.
         smp: (a) => (a === 'kvm' ? 2 : 1),
@@ -156,10 +167,10 @@ export function qemuTarget(opts: QemuTargetOptions = {}): Target {
         info: {
           target: `qemu-${arch}`,
           hello: s.hello,
-          facts: { ...QEMU_FACTS, destructiveAllowed: true, transport: 'virtio-serial', ...facts, arch, accel: s.accel, bootMs: s.bootMs, kernel: kernelSource, cmdline },
+          facts: { ...QEMU_FACTS, destructiveAllowed: true, transport: 'virtio-serial', ...facts, arch, accel: s.accel, bootMs: s.bootMs, kernel: kernelSource, cmdline, ...(tree ? { dtb: tree.dtb, ...(tree.regions.length ? { reservedMemory: tree.regions } : {}) } : {}) },
         },
         agent: s.agent,
-        artifacts: { console: consoleLog },
+        artifacts: { console: consoleLog, ...(tree?.dts ? { dts: tree.dts } : {}) },
         consoleTail: s.consoleTail,
         close: s.close,
       }
@@ -168,7 +179,7 @@ export function qemuTarget(opts: QemuTargetOptions = {}): Target {
 }
 
 /** `--target qemu` and its flags (targets/registry.ts lists it). */
-export const qemuKind: TargetKind<{ kernel?: string; memory?: string; cmdline?: string; accel?: AccelChoice; bootTimeout?: number; cma?: string }> = {
+export const qemuKind: TargetKind<{ kernel?: string; memory?: string; cmdline?: string; accel?: AccelChoice; bootTimeout?: number; cma?: string; dtb?: string; reservedMemory?: readonly string[] }> = {
   name: 'qemu',
   aliases: ['qemu-x86_64'],
   description: DESCRIPTION,
@@ -179,6 +190,13 @@ export const qemuKind: TargetKind<{ kernel?: string; memory?: string; cmdline?: 
     accel: { flag: '--accel <accel>', description: 'accelerator; auto tries KVM and falls back to TCG', choices: ['auto', 'kvm', 'tcg'], env: 'DMAHEAP_ACCEL', default: 'auto' },
     bootTimeout: { flag: '--boot-timeout <seconds>', description: 'how long the agent may take to come up', parse: positiveSeconds, default: DEFAULT_BOOT_TIMEOUT_S },
     cma: { flag: '--cma <size>', description: 'reserve a CMA area (cma=SIZE) so the CMA heap appears, e.g. 256M' },
+    dtb: { flag: '--dtb <file>', description: 'arm64: boot this device tree (.dtb) instead of QEMU\'s own; the harness still gives the command line and initramfs' },
+    reservedMemory: {
+      flag: '--reserved-memory <spec>',
+      description: 'arm64: add a reserved-memory region to the device tree, NAME[@BASE]:SIZE[:PROPS], e.g. carveout:64M:compatible=dmaheap-test,carveout (repeatable)',
+      repeatable: true,
+      parse: (text) => (parseRegionSpec(text), text),
+    },
   },
   facts: QEMU_FACTS,
   create: (o) =>
@@ -186,6 +204,8 @@ export const qemuKind: TargetKind<{ kernel?: string; memory?: string; cmdline?: 
       ...(o.kernel ? { kernel: o.kernel } : {}),
       ...(o.cmdline ? { cmdline: o.cmdline } : {}),
       ...(o.cma ? { cma: o.cma } : {}),
+      ...(o.dtb ? { dtb: o.dtb } : {}),
+      ...(o.reservedMemory?.length ? { reservedMemory: o.reservedMemory.map(parseRegionSpec) } : {}),
       ...(o.memory ? { memory: o.memory } : {}),
       ...(o.accel ? { accel: o.accel } : {}),
       ...(o.bootTimeout !== undefined ? { bootTimeoutMs: o.bootTimeout * 1000 } : {}),

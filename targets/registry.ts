@@ -129,6 +129,7 @@ export function optionArgs(kind: TargetKind, choice: Pick<TargetChoice, 'values'
     const option = kind.options[key]
     const value = choice.values[key]
     if (!option || key === kind.selectedBy || value === undefined || value === false) return []
+    if (Array.isArray(value)) return value.flatMap((v) => [flagName(option), String(v)])
     return option.flag.includes(' ') ? [flagName(option), String(value)] : [flagName(option)]
   })
 }
