@@ -3,13 +3,14 @@ import { ExitCode } from '../core/errors.js'
 import { buildKernel, type KernelArch } from '../targets/kernel-build.js'
 import { log } from './log.js'
 
-export async function kernelBuildCommand(o: { src: string; arch: KernelArch; config?: string[]; patch?: string[]; importer?: boolean; out?: string; jobs?: number }): Promise<number> {
+export async function kernelBuildCommand(o: { src: string; arch: KernelArch; config?: string[]; patch?: string[]; importer?: boolean; debug?: boolean; out?: string; jobs?: number }): Promise<number> {
   const r = await buildKernel({
     src: o.src,
     arch: o.arch,
     ...(o.config ? { fragments: o.config } : {}),
     ...(o.patch ? { patches: o.patch } : {}),
     ...(o.importer ? { importer: true } : {}),
+    ...(o.debug ? { debug: true } : {}),
     ...(o.out ? { out: o.out } : {}),
     ...(o.jobs ? { jobs: o.jobs } : {}),
     log,

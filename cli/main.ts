@@ -331,9 +331,10 @@ kernel
   .option('--config <fragment>', 'your config fragment, merged last (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
   .option('--patch <file>', 'a patch (patch -p1) to build a variant of the tree: applied to a hard-linked copy, built in its own folder (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
   .option('--importer', 'build the harness\'s test importer in (the importer suite: what a device sees of a buffer); a variant like a patch')
+  .option('--debug', 'the kernel\'s checkers on (KASAN, DEBUG_SG, DMA_API_DEBUG, lockdep, kmemleak): their reports fail the case they happen in; a variant like --config')
   .option('--out <dir>', 'build folder (default: in the cache, one per tree and arch; reused)')
   .option('-j, --jobs <n>', 'parallel jobs', (v) => Number(v))
-  .action(async (o: { src: string; arch: KernelArch; config?: string[]; patch?: string[]; importer?: boolean; out?: string; jobs?: number }) => {
+  .action(async (o: { src: string; arch: KernelArch; config?: string[]; patch?: string[]; importer?: boolean; debug?: boolean; out?: string; jobs?: number }) => {
     installInterruptHandler()
     await exitWith(() => kernelBuildCommand(o))
   })

@@ -46,6 +46,8 @@ export interface KernelBuildOptions {
   patches?: string[]
   /** the harness's test importer built in (targets/importer-module.ts), applied before the patches */
   importer?: boolean
+  /** the kernel's checkers (targets/kconfig/debug.config: KASAN, DEBUG_SG, DMA_API_DEBUG, lockdep, kmemleak), merged like a --config fragment */
+  debug?: boolean
   out?: string
   jobs?: number
   log(message: string): void
@@ -68,6 +70,9 @@ export interface KernelBuildResult {
   incremental: boolean
   seconds: number
 }
+
+/** `--debug`: a build folder of its own, like any fragment's */
+export const DEBUG_FRAGMENT = join(packageRoot, 'targets', 'kconfig', 'debug.config')
 
 export function harnessFragments(arch: KernelArch): string[] {
   return [join(packageRoot, 'targets', 'kconfig', 'dmaheap.config'), join(packageRoot, 'targets', 'kconfig', `${arch}.config`)]
@@ -288,11 +293,12 @@ export async function buildKernel(opts: KernelBuildOptions): Promise<KernelBuild
   const base = await resolveSource(opts.src, opts.log)
   const patches = [...(opts.importer ? [await importerPatch(base)] : []), ...(opts.patches ?? []).map((p) => resolve(p))]
   const src = patches.length ? await patchedTree(base, patches, opts.log) : base
-  const fragmentPaths = [...harnessFragments(opts.arch), ...(opts.fragments ?? []).map((f) => resolve(f))]
+  const userFragments = [...(opts.debug ? [DEBUG_FRAGMENT] : []), ...(opts.fragments ?? []).map((f) => resolve(f))]
+  const fragmentPaths = [...harnessFragments(opts.arch), ...userFragments]
   for (const f of fragmentPaths) if (!existsSync(f)) throw new UsageError(`no config fragment at ${f}`, 'pass --config with a file of CONFIG_ lines')
   const fragments = await Promise.all(fragmentPaths.map(async (path) => ({ path, text: await readFile(path, 'utf8') })))
   const baseOut = join(cacheDir(), 'kbuild', `${opts.arch}-${createHash('sha256').update(src).digest('hex').slice(0, 12)}`)
-  const outDir = opts.out ?? variantFolder(baseOut, opts.fragments ?? [])
+  const outDir = opts.out ?? variantFolder(baseOut, userFragments)
   if (!opts.out && src !== base) {
     const plainOut = join(cacheDir(), 'kbuild', `${opts.arch}-${createHash('sha256').update(base).digest('hex').slice(0, 12)}`)
     await seedFromPlainTree(plainOut, baseOut, base, src, opts.log)

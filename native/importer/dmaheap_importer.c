@@ -130,6 +130,24 @@ static u64 walk_pages(struct sg_table *sgt, u64 size, struct compare *c, u64 wri
 	return checked;
 }
 
+/*
+ * With CONFIG_DMABUF_DEBUG, dma-buf hides a mapped table's pages from
+ * importers (mangle_sg_table: page_link ^= ~0xff, undone before the
+ * exporter's unmap), since a driver must only use the DMA addresses. The
+ * test importer looks at the pages on purpose: it undoes the mixing while it
+ * holds the mapping and redoes it before the unmap. XOR: the same call both ways.
+ */
+static void toggle_page_mixing(struct sg_table *sgt)
+{
+	struct scatterlist *sg;
+	unsigned int i;
+
+	if (!IS_ENABLED(CONFIG_DMABUF_DEBUG))
+		return;
+	for_each_sgtable_sg(sgt, sg, i)
+		sg->page_link ^= ~0xffUL;
+}
+
 static void inspect_table(struct sg_table *sgt, struct dmaheap_importer_check *r)
 {
 	struct scatterlist *sg;
@@ -210,6 +228,7 @@ static long importer_check(struct dmaheap_importer_check *r)
 		r->map_error = sgt ? PTR_ERR(sgt) : -ENOMEM;
 		goto detach;
 	}
+	toggle_page_mixing(sgt);
 	inspect_table(sgt, r);
 	r->checked = walk_pages(sgt, r->size, &c, splitmix64(r->write_seed), write);
 	r->mismatches = c.mismatches;
@@ -227,6 +246,7 @@ static long importer_check(struct dmaheap_importer_check *r)
 		 */
 		dma_sync_sgtable_for_device(dev, sgt, DMA_BIDIRECTIONAL);
 	}
+	toggle_page_mixing(sgt);
 	dma_buf_unmap_attachment_unlocked(attach, sgt, DMA_BIDIRECTIONAL);
 detach:
 	dma_buf_detach(dmabuf, attach);
@@ -275,6 +295,9 @@ static int __init importer_init(void)
 	if (IS_ERR(importer_pdev))
 		return PTR_ERR(importer_pdev);
 	ret = dma_coerce_mask_and_coherent(&importer_pdev->dev, DMA_BIT_MASK(64));
+	/* a device that takes segments of any length, as a heap's large pages
+	 * make them (DMA_API_DEBUG reports longer ones than the device says) */
+	dma_set_max_seg_size(&importer_pdev->dev, UINT_MAX);
 	if (!ret)
 		ret = misc_register(&importer_misc);
 	if (ret)

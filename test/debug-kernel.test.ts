@@ -1,0 +1,39 @@
+// `dmaheap kernel build --debug` for real: the kernel's checkers on (KASAN,
+// DEBUG_SG, DMA_API_DEBUG, lockdep, kmemleak) with the test importer built
+// in. The plain heaps pass every suite on it; a system heap whose vmap
+// writes one byte past a kmalloc'd array
+// (test/kernel-patches/system-heap-vmap-overflow.patch,
+// `system_heap.test_vmap_overflow=1`) is caught by KASAN as a FAIL of the one
+// case that called vmap, importer.vmap, and of no other.
+import t from 'tap'
+import { join } from 'node:path'
+import { dmaheap, readResults, repo, tempOutput } from './helpers.js'
+
+const OVERFLOW_PATCH = join(repo, 'test', 'kernel-patches', 'system-heap-vmap-overflow.patch')
+
+t.test('a debug kernel: every suite passes on it, and a one-byte overflow in the system heap is a KASAN report that fails the case that made it', async (t) => {
+  const b = await dmaheap(['kernel', 'build', '--src', 'debian', '--arch', 'x86_64', '--debug', '--importer', '--patch', OVERFLOW_PATCH], 3_600_000)
+  t.equal(b.exitCode, 0, 'the debug kernel builds', { stderr: b.stderr.slice(-1500) })
+  const image = b.stdout.trim().split('\n').pop() ?? ''
+  t.match(image, /\+debug\//, 'a build folder of its own')
+
+  await t.test('every suite on every heap, the checkers watching', async (t) => {
+    const out = tempOutput('debug-all')
+    const r = await dmaheap(['run', '--kernel', image, '--cma', '64M', '--output', out], 1_800_000)
+    t.equal(r.exitCode, 0, r.stderr.slice(-1500))
+    const results = readResults(out)
+    t.same(results.filter((x) => x.status === 'FAIL' || x.status === 'ERROR').map((x) => `${x.id} ${x.heap}: ${x.message}`), [])
+    t.ok(results.filter((x) => x.suite === 'importer' && x.status === 'PASS').length >= 36, 'the importer ran on all three heaps')
+  })
+
+  await t.test('the overflow: KASAN names it, importer.vmap on system FAILs, nothing else does', async (t) => {
+    const out = tempOutput('debug-overflow')
+    const r = await dmaheap(['run', '--kernel', image, '--cmdline', 'system_heap.test_vmap_overflow=1', '--heap', 'system', '--suite', 'importer', '--output', out], 900_000)
+    t.equal(r.exitCode, 1, 'exit 1: the heap failed')
+    const results = readResults(out)
+    t.same(results.filter((x) => x.status === 'FAIL').map((x) => x.id), ['importer.vmap'])
+    const vmap = results.find((x) => x.id === 'importer.vmap')
+    t.match(vmap?.message ?? '', /KASAN: slab-out-of-bounds/, 'the message is the KASAN report')
+    t.match(vmap?.kernelLog ?? '', /system_heap_do_vmap/, 'which names the heap\'s function')
+  })
+})
