@@ -58,6 +58,19 @@ async function filledBuffer(ctx: CaseContext, wanted: bigint, seed: number): Pro
   return { fd: buf.fd, map, size, seed }
 }
 
+/** An importer case on a freshly filled buffer of `len` (the page size for 0n). */
+function onFilled(def: { id: string; title: string; len: bigint; seed: number; run(ctx: CaseContext, b: Imported): Promise<void> }): CaseDef {
+  return {
+    id: def.id,
+    title: def.title,
+    skip: skipImporter,
+    async run(ctx) {
+      const b = await filledBuffer(ctx, def.len === 0n ? ctx.pageSize : def.len, def.seed)
+      if (b) await def.run(ctx, b)
+    },
+  }
+}
+
 /** Attached and mapped: the checks every importer case starts with. */
 function attached(ctx: CaseContext, r: Report): boolean {
   const a = ctx.check.equal('dma_buf_attach of the test device', r.attach_error, 'none')
@@ -71,16 +84,13 @@ const SIZES: { name: string; len: bigint }[] = [
   { name: '4m', len: 4n * MiB },
 ]
 
-const lenOf = (ctx: CaseContext, len: bigint) => (len === 0n ? ctx.pageSize : len)
-
 function tableCase(name: string, len: bigint): CaseDef {
-  return {
+  return onFilled({
     id: `importer.sg.${name}`,
+    len,
+    seed: 11,
     title: `the mapped sg table covers the buffer (${name}): its entries add up to the buffer's size on the CPU and DMA side, every entry has a page and a DMA address`,
-    skip: skipImporter,
-    async run(ctx) {
-      const b = await filledBuffer(ctx, lenOf(ctx, len), 11)
-      if (!b) return
+    async run(ctx, b) {
       const r = await ctx.agent.must('importer_check', { fd: b.fd, read_seed: b.seed })
       if (!attached(ctx, r)) return
       ctx.check.equal('the dma-buf size the importer sees == the buffer size', fromWireU64(r.size), b.size)
@@ -93,33 +103,31 @@ function tableCase(name: string, len: bigint): CaseDef {
       else ctx.check.observe('physically contiguous', r.contiguous)
       ctx.check.observe('entries', r.orig_nents)
     },
-  }
+  })
 }
 
 function readCase(name: string, len: bigint): CaseDef {
-  return {
+  return onFilled({
     id: `importer.read.${name}`,
+    len,
+    seed: 23,
     title: `the device reads what the CPU wrote (${name}): every byte written through mmap (then SYNC END) is what the importer finds in the table's pages`,
-    skip: skipImporter,
-    async run(ctx) {
-      const b = await filledBuffer(ctx, lenOf(ctx, len), 23)
-      if (!b) return
+    async run(ctx, b) {
       const r = await ctx.agent.must('importer_check', { fd: b.fd, read_seed: b.seed })
       if (!attached(ctx, r)) return
       ctx.check.equal(`bytes the device could read (of ${formatSize(b.size)})`, fromWireU64(r.checked), b.size)
       ctx.check.equal(deviceLabel('bytes the device reads that differ from what the CPU wrote', r), fromWireU64(r.mismatches), 0n)
     },
-  }
+  })
 }
 
 function writeCase(name: string, len: bigint): CaseDef {
-  return {
+  return onFilled({
     id: `importer.write.${name}`,
+    len,
+    seed: 31,
     title: `the CPU reads what the device wrote (${name}): after the importer writes through the table's pages and unmaps, SYNC START|READ and mmap show its bytes`,
-    skip: skipImporter,
-    async run(ctx) {
-      const b = await filledBuffer(ctx, lenOf(ctx, len), 31)
-      if (!b) return
+    async run(ctx, b) {
       const writeSeed = 37
       const r = await ctx.agent.must('importer_check', { fd: b.fd, read_seed: b.seed, write_seed: writeSeed, write: true })
       if (!attached(ctx, r)) return
@@ -129,17 +137,16 @@ function writeCase(name: string, len: bigint): CaseDef {
       await ctx.agent.must('sync', { fd: b.fd, flags: 'END|READ' })
       ctx.check.equal(verifyLabel('bytes read through mmap that differ from what the device wrote', v), fromWireU64(v.mismatches), 0n)
     },
-  }
+  })
 }
 
 /** dma_buf_vmap is optional for an exporter; where it is offered it must show the buffer's bytes. */
-const vmapCase: CaseDef = {
+const vmapCase = onFilled({
   id: 'importer.vmap',
   title: 'dma_buf_vmap, where the exporter offers it, shows the bytes the device wrote',
-  skip: skipImporter,
-  async run(ctx) {
-    const b = await filledBuffer(ctx, 68n * KiB, 41)
-    if (!b) return
+  len: 68n * KiB,
+  seed: 41,
+  async run(ctx, b) {
     const r = await ctx.agent.must('importer_check', { fd: b.fd, read_seed: b.seed, write_seed: 43, write: true, vmap: true })
     if (!attached(ctx, r)) return
     ctx.check.observe('dma_buf_vmap', r.vmap === 'refused' ? `refused (${r.vmap_error})` : 'offered')
@@ -149,20 +156,19 @@ const vmapCase: CaseDef = {
       observed: r.vmap === 'differs' ? `first differing byte at offset ${r.vmap_first_bad}` : r.vmap,
     })
   },
-}
+})
 
 /**
  * Attach, map, unmap, detach again and again on one buffer: every round
  * sees the same table and the same bytes (an exporter that builds the
  * table once per attachment, or caches it, must not hand out a stale one).
  */
-const repeatCase: CaseDef = {
+const repeatCase = onFilled({
   id: 'importer.repeat',
   title: '32 rounds of attach, map, read, unmap, detach on one buffer: each sees the same table and the same bytes',
-  skip: skipImporter,
-  async run(ctx) {
-    const b = await filledBuffer(ctx, 68n * KiB, 47)
-    if (!b) return
+  len: 68n * KiB,
+  seed: 47,
+  async run(ctx, b) {
     const first = await ctx.agent.must('importer_check', { fd: b.fd, read_seed: b.seed })
     if (!attached(ctx, first)) return
     let differing = 0
@@ -178,7 +184,7 @@ const repeatCase: CaseDef = {
     })
     ctx.check.equal(deviceLabel('bytes the device reads that differ from what the CPU wrote', first), fromWireU64(first.mismatches), 0n)
   },
-}
+})
 
 export const importerSuite: SuiteDef = {
   name: 'importer',
