@@ -70,9 +70,13 @@ const exhaust: CaseDef = {
     // round below, which must get at least 90% of the first.
     const cma = isCmaHeap(ctx.heap, ctx.target.hello.release)
     const pool = cma ? await cmaTotal(ctx.agent) / 8n : total / 50n
-    const tolerance = pool > 16n * MiB ? pool : 16n * MiB
+    // MemAvailable is the whole guest's gauge: after the reference heap's
+    // 64 MiB of udmabuf-pinned memfd pages are freed on arm64, 15-21 MiB
+    // more than before stayed counted for seconds (a leak would be all 64
+    // and shows in the second round below), so 32 MiB at least.
+    const tolerance = pool > 32n * MiB ? pool : 32n * MiB
     let after = await memoryInUse(ctx)
-    for (let i = 0; !cma && i < 30 && after - before > tolerance; i++) {
+    for (let i = 0; !cma && i < 100 && after - before > tolerance; i++) {
       await new Promise((r) => setTimeout(r, 100))
       after = await memoryInUse(ctx)
     }
