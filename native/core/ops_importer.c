@@ -13,11 +13,6 @@
 
 #include "../importer/dmaheap_importer.h"
 
-static const char *errno_or_none(int e)
-{
-	return e ? strerrorname_np(e) : "none";
-}
-
 static const char *vmap_name(uint32_t s)
 {
 	switch (s) {

@@ -18,11 +18,6 @@
 #include <unistd.h>
 #include <linux/dma-buf.h>
 
-static const char *errno_or_none(int e)
-{
-	return e ? strerrorname_np(e) : "none";
-}
-
 /* ALLOC and close, `count` times (kselftest-style repeated allocation). */
 void op_alloc_repeat(struct request *r)
 {

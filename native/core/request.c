@@ -16,6 +16,11 @@
 struct heap_slot heaps[MAX_HEAPS];
 struct map_slot maps[MAX_MAPS];
 
+const char *errno_or_none(int e)
+{
+	return e ? strerrorname_np(e) : "none";
+}
+
 uint64_t now_ns(void)
 {
 	struct timespec ts;

@@ -48,6 +48,9 @@ struct request {
 
 uint64_t now_ns(void);
 
+/* An errno's name for a reply field, "none" for 0. */
+const char *errno_or_none(int e);
+
 /* Field readers: on a missing or malformed field they record an error and
  * return a zero value; an op checks r->error before acting. */
 void bad_field(struct request *r, const char *key, const char *why);
