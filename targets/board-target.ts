@@ -8,8 +8,8 @@
  * cases run only when the description or the command line allows them.
  */
 import { existsSync } from 'node:fs'
-import { writeFile } from 'node:fs/promises'
-import { join } from 'node:path'
+import { mkdir, writeFile } from 'node:fs/promises'
+import { dirname, join } from 'node:path'
 import { PassThrough } from 'node:stream'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Agent } from '../core/agent.js'
@@ -101,8 +101,13 @@ export function boardTarget(board: BoardDescription, opts: BoardConnectOptions =
 
       const tidy = async () => {
         const dmesg = await shell.run('dmesg', 30_000)
-        if (dmesg.code === 0) await writeFile(kernelLog, dmesg.stdout)
-        else ctx.log(`could not read ${board.name}'s kernel log: ${dmesg.stderr.trim()}`)
+        // A Ctrl-C may come before the run made its output folder: the log
+        // is made room for, and failing to save it never keeps the upload.
+        if (dmesg.code === 0) {
+          await mkdir(dirname(kernelLog), { recursive: true })
+            .then(() => writeFile(kernelLog, dmesg.stdout))
+            .catch((e: Error) => ctx.log(`could not save ${board.name}'s kernel log: ${e.message}`))
+        } else ctx.log(`could not read ${board.name}'s kernel log: ${dmesg.stderr.trim()}`)
         if (remoteDir) {
           const rm = await shell.run(`rm -rf -- ${shellQuote(remoteDir)}`, 30_000)
           if (rm.code !== 0) ctx.log(`could not remove ${remoteDir} on ${board.name}: ${rm.stderr.trim()}`)

@@ -142,6 +142,9 @@ t.test('the upload is removed when the run is interrupted and when the agent die
   t.equal(r.exitCode, 130, 'Ctrl-C: exit 130')
   t.equal(await leftovers(b1!), '', `Ctrl-C: the upload is removed (stderr: ${r.stderr})`)
   t.equal((await onBoard(image, b1!, 'pidof dmaheap-agent')).stdout.trim(), '', 'Ctrl-C: the agent is gone')
+  // Ctrl-C may land while the session is still starting, before the run has
+  // an output folder to keep: the kernel log is saved all the same.
+  t.ok(existsSync(join(dir, 'kernel.log')), 'Ctrl-C: the board\'s kernel log is kept')
 
   const dir2 = tempOutput('board-agent-dies')
   const run2 = dmaheapProcess(['run', '--board', file, '--suite', 'alloc', '--output', dir2])
