@@ -263,6 +263,9 @@ export const responseSchemas = {
     vmap: z.enum(['not_asked', 'agrees', 'differs', 'refused']),
     vmap_error: z.string(),
     vmap_first_bad: wireU64Schema.optional(),
+    /** the CPU entries' page frames, "pfn+pages ..." (hex pfns, as pagemap's runs): the first 64 runs of nruns */
+    runs: z.string(),
+    nruns: count,
   }),
   gem_close: nothing,
   file_put: z.object({ path: z.string() }),

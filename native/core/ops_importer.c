@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
@@ -71,4 +72,17 @@ void op_importer_check(struct request *r)
 	jb_str(r->out, "vmap_error", errno_or_none(-c.vmap_error));
 	if (c.vmap_status == DMAHEAP_IMPORTER_VMAP_DIFFERS)
 		jb_u64(r->out, "vmap_first_bad", c.vmap_first_mismatch);
+	/* "pfn+pages ..." in hex pfns, as the pagemap op writes its runs */
+	{
+		char runs[DMAHEAP_IMPORTER_MAX_RUNS * 40 + 1];
+		size_t at = 0;
+		uint32_t kept = c.nruns < DMAHEAP_IMPORTER_MAX_RUNS ? c.nruns : DMAHEAP_IMPORTER_MAX_RUNS;
+
+		runs[0] = 0;
+		for (uint32_t i = 0; i < kept; i++)
+			at += (size_t)snprintf(runs + at, sizeof(runs) - at, "%s%llx+%llu", i ? " " : "",
+					       (unsigned long long)c.runs[i].pfn, (unsigned long long)c.runs[i].pages);
+		jb_str(r->out, "runs", runs);
+		jb_u64(r->out, "nruns", c.nruns);
+	}
 }

@@ -21,6 +21,7 @@
 #include <linux/dma-buf.h>
 #include <linux/dma-mapping.h>
 #include <linux/highmem.h>
+#include <linux/io.h>
 #include <linux/iosys-map.h>
 #include <linux/miscdevice.h>
 #include <linux/mm.h>
@@ -89,7 +90,30 @@ static bool page_is_memory(struct page *page)
 }
 
 /*
- * Every CPU entry of the table, page by page through kmap, in table order:
+ * A page of the table mapped for the CPU. A carveout over a no-map
+ * reserved-memory region has struct pages but no linear mapping (arm64
+ * leaves MEMBLOCK_NOMAP memory out of it, virt_addr_valid says so): kmap
+ * faults there, so such a page is mapped with memremap, as the exporter's
+ * own CPU access has to. NULL: it could not be mapped.
+ */
+static u8 *map_page(struct page *page, bool *remapped)
+{
+	*remapped = !PageHighMem(page) && !virt_addr_valid(page_address(page));
+	if (*remapped)
+		return memremap(page_to_phys(page), PAGE_SIZE, MEMREMAP_WB);
+	return kmap_local_page(page);
+}
+
+static void unmap_page(u8 *mem, bool remapped)
+{
+	if (remapped)
+		memunmap(mem);
+	else
+		kunmap_local(mem);
+}
+
+/*
+ * Every CPU entry of the table, page by page through kmap (memremap for a page out of the linear map), in table order:
  * the buffer offset of a byte is how far into the table it is. Stops at the
  * buffer's size; entries whose page is not memory are skipped (counted in
  * no_page), so checked falls short of the size.
@@ -113,13 +137,20 @@ static u64 walk_pages(struct sg_table *sgt, u64 size, struct compare *c, u64 wri
 			struct page *page = nth_page(first, at >> PAGE_SHIFT);
 			size_t in = at & ~PAGE_MASK;
 			size_t n = min3((size_t)(PAGE_SIZE - in), (size_t)(sg->length - done), (size_t)(size - offset));
-			u8 *mem = kmap_local_page(page);
+			bool remapped;
+			u8 *mem = map_page(page, &remapped);
 
+			if (!mem) {
+				/* Not checked: the caller sees checked fall short of the size. */
+				done += n;
+				offset += n;
+				continue;
+			}
 			if (c)
 				compare_bytes(c, mem + in, n, offset);
 			if (write)
 				fill_bytes(write_start, mem + in, n, offset);
-			kunmap_local(mem);
+			unmap_page(mem, remapped);
 			done += n;
 			offset += n;
 			checked += n;
@@ -148,6 +179,21 @@ static void toggle_page_mixing(struct sg_table *sgt)
 		sg->page_link ^= ~0xffUL;
 }
 
+/* One entry's page frames: the last run grows when they follow on from it. */
+static void note_run(struct dmaheap_importer_check *r, u64 pfn, u64 pages)
+{
+	if (r->nruns && r->nruns <= DMAHEAP_IMPORTER_MAX_RUNS &&
+	    r->runs[r->nruns - 1].pfn + r->runs[r->nruns - 1].pages == pfn) {
+		r->runs[r->nruns - 1].pages += pages;
+		return;
+	}
+	if (r->nruns < DMAHEAP_IMPORTER_MAX_RUNS) {
+		r->runs[r->nruns].pfn = pfn;
+		r->runs[r->nruns].pages = pages;
+	}
+	r->nruns++;
+}
+
 static void inspect_table(struct sg_table *sgt, struct dmaheap_importer_check *r)
 {
 	struct scatterlist *sg;
@@ -169,6 +215,8 @@ static void inspect_table(struct sg_table *sgt, struct dmaheap_importer_check *r
 		if (i && page_to_phys(page) + sg->offset != end)
 			r->contiguous = 0;
 		end = page_to_phys(page) + sg->offset + sg->length;
+		note_run(r, page_to_pfn(page) + (sg->offset >> PAGE_SHIFT),
+			 DIV_ROUND_UP((sg->offset & ~PAGE_MASK) + sg->length, PAGE_SIZE));
 	}
 	for_each_sgtable_dma_sg(sgt, sg, i) {
 		r->dma_len += sg_dma_len(sg);

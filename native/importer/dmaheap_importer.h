@@ -28,6 +28,8 @@ typedef uint64_t __u64;
 
 #define DMAHEAP_IMPORTER_NO_MISMATCH (~(__u64)0)
 
+#define DMAHEAP_IMPORTER_MAX_RUNS 64
+
 /* vmap_status */
 #define DMAHEAP_IMPORTER_VMAP_NOT_ASKED 0
 #define DMAHEAP_IMPORTER_VMAP_AGREES 1
@@ -62,6 +64,17 @@ struct dmaheap_importer_check {
 	__u32 vmap_status;
 	__s32 vmap_error;
 	__u64 vmap_first_mismatch; /* against write_seed with WRITE, else read_seed */
+	/*
+	 * out: where the CPU entries lie, as runs of consecutive page frames in
+	 * table order (what a heap whose mapping pagemap cannot walk, a
+	 * VM_PFNMAP carveout, shows of its memory nowhere else)
+	 */
+	__u32 nruns;        /* runs in the table; only the first MAX_RUNS are kept */
+	__u32 pad1;
+	struct {
+		__u64 pfn;
+		__u64 pages;
+	} runs[DMAHEAP_IMPORTER_MAX_RUNS];
 };
 
 #define DMAHEAP_IMPORTER_IOC_CHECK _IOWR('I', 0x01, struct dmaheap_importer_check)
