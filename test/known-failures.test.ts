@@ -71,7 +71,7 @@ t.test('the views of the known failures', async (t) => {
   const v = await execa('xmllint', ['--noout', '--schema', JUNIT_XSD, join(known, 'junit.xml')], { reject: false })
   t.equal(v.exitCode, 0, `junit.xml validates: ${v.stderr.slice(-300)}`)
   const kcidb = JSON.parse(read(known, 'kcidb.json'))
-  const test = kcidb.tests.find((x: { path: string }) => x.path === 'dmaheap.zeroing.page.dmaheap-reference_nozero')
+  const test = kcidb.tests.find((x: { path: string }) => x.path === 'dmaheap.zeroing.page.dmaheap-reference_2bnozero')
   t.match(test, { status: 'FAIL', comment: new RegExp(`^known failure: ${REASON}; new buffers`), misc: { status: 'XFAIL' } })
   t.equal(kcidb.issues.length, 1)
   t.equal(kcidb.incidents.filter((i: { present: boolean }) => i.present).length, 4, 'an incident per known failure')
