@@ -28,6 +28,7 @@ import { readKselftestBinary, selftestCase } from '../suites/kselftest.js'
 import { comparableProfiles, readPreviousProfiles, writeProfiles } from '../suites/previous-profiles.js'
 import { runSettings, type SettingsFlags } from '../suites/run-settings.js'
 import { selectHeaps } from '../suites/select-heaps.js'
+import { missingHeaps } from '../suites/heaps.js'
 import { SessionLifecycle } from '../targets/lifecycle.js'
 import { chooseTarget, type TargetChoice } from '../targets/registry.js'
 import { crashed, outcomeOfCrash, untilCrash } from './crash.js'
@@ -107,8 +108,8 @@ export async function runCommand(opts: RunOptions): Promise<number> {
       if (typeof comparable === 'string') root.comment(comparable)
       else settings.previousProfiles = comparable
     }
-    // A heap the expectations name must exist, unless --heap narrowed the run.
-    const missingHeaps = opts.heap?.length ? [] : Object.keys(opts.expectations ?? {}).filter((n) => !heaps.some((h) => h.name === n))
+    // A heap the expectations name, or a region should make, must exist, unless --heap narrowed the run.
+    const missing = opts.heap?.length ? [] : missingHeaps(heaps, Object.keys(opts.expectations ?? {}), session.info.facts.reservedMemory)
     const recorded: CaseResult[] = []
     const onResult = (r: CaseResult) => {
       if (crashed()) return // after an internal error nothing more is trusted, or written
@@ -134,7 +135,7 @@ export async function runCommand(opts: RunOptions): Promise<number> {
     // infrastructure error: what was measured is kept and every view
     // written from it.
     const outcome = await untilCrash(
-      runSuites({ root, session, suites, heaps, settings, missingHeaps, recovery: lifecycle, onResult, keepBootLog, bootCase, progress, ...(selftest ? { selftest } : {}) }),
+      runSuites({ root, session, suites, heaps, settings, missingHeaps: missing, recovery: lifecycle, onResult, keepBootLog, bootCase, progress, ...(selftest ? { selftest } : {}) }),
     ).catch((e) => outcomeOfCrash(e, recorded, lifecycle.session ?? session))
     // The session the run ended on: a fresh one after each recovery, its facts its own.
     const last = outcome.session

@@ -63,8 +63,14 @@ export interface ReservedRegionFact {
   /** bytes */
   size: number
   compatible?: string
+  /** `reusable`: a CMA area (its pages count in CmaTotal) */
+  reusable?: true
+  /** `no-map`: out of the kernel's linear map */
+  noMap?: true
   /** the /dev/dma_heap name the region should make; null: it makes none */
   heap: string | null
+  /** where the region was described: "--reserved-memory", or the --dtb file */
+  from?: string
 }
 
 /** The facts a kind of target declares before anything starts (TargetKind.facts); its sessions state the same. */

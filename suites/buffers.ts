@@ -77,6 +77,7 @@ export async function liveBufferBytes(ctx: CaseEnv): Promise<{ gauge: string; by
  */
 export async function heapBound(agent: Agent, heap: HeapUnderTest, release: string, regions: PhysRegion[], opened?: { capacity?: WireU64 }): Promise<HeapBound | undefined> {
   if (heap.kind === 'reference' && opened?.capacity !== undefined) return { bytes: fromWireU64(opened.capacity), source: "the reference heap's capacity" }
+  if (heap.region) return { bytes: BigInt(heap.region.size), source: `its device-tree region ${heap.region.node}` }
   if (!isCmaHeap(heap, release)) return undefined
   const areas = regions.filter((r) => r.kind === 'cma')
   if (areas.length === 1) return { bytes: areas[0]!.end - areas[0]!.start + 1n, source: areas[0]!.name }
@@ -90,7 +91,7 @@ export async function heapBound(agent: Agent, heap: HeapUnderTest, release: stri
  */
 export function usableMemory(env: CaseEnv): { bytes: bigint; why: string } | undefined {
   const bound = env.traits.bound
-  return bound && { bytes: bound.bytes / 2n, why: `the heap holds ${formatSize(bound.bytes)} (${bound.source}), and a case uses at most half of a CMA area` }
+  return bound && { bytes: bound.bytes / 2n, why: `the heap holds ${formatSize(bound.bytes)} (${bound.source}), and a case uses at most half of a bounded heap` }
 }
 
 /** Ends the case SKIP when it needs more than the heap can hold at once. */

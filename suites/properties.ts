@@ -111,6 +111,15 @@ async function locate(ctx: CaseContext, a: Responses['alloc_traced'], size: bigi
   }
   if (p.present === Number(pages) && !p.pfns_hidden) return { runs: parseRuns(p.runs), method: 'pagemap of the mapping' }
   const why = p.pfns_hidden ? 'pagemap hides PFNs without CAP_SYS_ADMIN' : 'pagemap does not walk this (VM_PFNMAP) mapping'
+  // The test importer sees the heap's sg table, pages the CPU mapping may
+  // not show (a carveout's remap_pfn_range) and the tracepoints never see.
+  if (ctx.targetTraits.importer) {
+    const seen = await ctx.agent.call('importer_check', { fd: a.fd, read_seed: 0 })
+    if (seen.ok && seen.attach_error === 'none' && seen.map_error === 'none' && seen.runs && seen.nruns <= 64 && seen.no_page === 0) {
+      const runs = firstPages(parseRuns(seen.runs), pages)
+      if (runs.reduce((n, r) => n + r.pages, 0n) === pages) return { runs, method: "the test importer's sg table" }
+    }
+  }
   if (a.source === 'unavailable') return { unseen: `${why}; no tracefs to trace the allocation (${a.trace_errno})`, lacks: 'CONFIG_FTRACE (tracefs, event tracing)' }
   if (a.source === 'none') return { unseen: `${why}; the ALLOC allocated no traced pages (memory from outside the page allocator and CMA)` }
   if (a.lost) return { unseen: `${why}; the trace buffer lost events` }
@@ -134,7 +143,7 @@ function firstPages(runs: PfnRun[], pages: bigint): PfnRun[] {
 function layoutCase(label: string, size: bigint): CaseDef {
   return {
     id: `properties.layout.${label}`,
-    title: `${SAMPLES} buffers of ${label} (one on the reference heap with nothing stated): their physical pages (/proc/self/pagemap): contiguous, start alignment, the memory region they lie in`,
+    title: `${SAMPLES} buffers of ${label} (one on the reference heap with nothing stated): their physical pages (/proc/self/pagemap, an allocation tracepoint, or the test importer's sg table): contiguous, start alignment, the memory region they lie in`,
     skip: needsCpuAccess,
     async run(ctx) {
       const { exp, source } = stated(ctx)
@@ -143,6 +152,7 @@ function layoutCase(label: string, size: bigint): CaseDef {
       // three traced 16 MiB allocations cost a second under TCG.
       const count = ctx.heap.kind === 'reference' && !exp.contiguous && !exp.align ? 1 : SAMPLES
       const samples: BufferLayout[] = []
+      const spans: PfnRun[][] = []
       const methods = new Set<string>()
       let unseen = ''
       let lacks: string | undefined
@@ -168,6 +178,7 @@ function layoutCase(label: string, size: bigint): CaseDef {
         }
         methods.add(located.method)
         samples.push(layoutOf(located.runs, ctx.pageSize, ctx.targetTraits.regions))
+        spans.push(located.runs)
       }
       if (!samples.length) {
         ctx.check.observe('page frames', `not visible: ${unseen}`)
@@ -212,6 +223,20 @@ function layoutCase(label: string, size: bigint): CaseDef {
         samples.forEach((s, i) =>
           ctx.check.ok(`buffer ${i + 1} inside a CMA area the kernel reserved at boot`, s.region !== undefined && names.has(s.region), { expected: [...names].join(' or '), observed: s.region ?? 'pages in several regions' }),
         )
+      }
+      const region = ctx.heap.region
+      if (region) {
+        // The device tree says where this heap's memory is: every page of every buffer lies there.
+        judged = true
+        const lo = BigInt(region.base)
+        const hi = lo + BigInt(region.size)
+        spans.forEach((runs, i) => {
+          const outside = runs.find((r) => r.pfn * ctx.pageSize < lo || (r.pfn + r.pages) * ctx.pageSize > hi)
+          ctx.check.ok(`buffer ${i + 1} inside its region ${region.node} (${hex(lo)}-${hex(hi - 1n)})`, !outside, {
+            expected: `every page in ${hex(lo)}-${hex(hi - 1n)}`,
+            observed: outside ? `${outside.pages} pages at ${hex(outside.pfn * ctx.pageSize)}` : 'inside',
+          })
+        })
       }
       if (!judged) ctx.check.withholdVerdict('no layout is stated for this heap')
     },
@@ -341,6 +366,12 @@ const capacityCase: CaseDef = {
       judged = true
       ctx.check.ok(`capacity at least ${formatSize(exp.capacity)} (stated by ${source.capacity})`, bytes >= exp.capacity, { expected: `>= ${formatSize(exp.capacity)}`, observed: `${formatSize(bytes)} (stopped by ${finding.stop})` })
     }
+    const region = ctx.heap.region
+    if (region) {
+      // A heap over a region can give no more than the region holds.
+      judged = true
+      ctx.check.ok(`capacity at most its region ${region.node} (${formatSize(BigInt(region.size))})`, bytes <= BigInt(region.size), { expected: `<= ${formatSize(BigInt(region.size))}`, observed: formatSize(bytes) })
+    }
     if (checkSincePrevious(ctx, 'capacity', finding, 'capacity')) judged = true
     if (!judged) ctx.check.withholdVerdict('no capacity is stated for this heap')
   },
@@ -453,13 +484,21 @@ const zeroedCase: CaseDef = onFreshBuffer({
   },
 })
 
-/** For a heap the user expects but the target does not have. */
-export function heapPresentCase(listed: string[], source: string): CaseDef {
+/**
+ * For a heap the target should have and does not: one the expectations
+ * name (stated by `source`), or one the heap's device-tree region should
+ * have made (source undefined, the region on the heap).
+ */
+export function heapPresentCase(listed: string[], source: string | undefined): CaseDef {
   return {
     id: 'properties.present',
-    title: 'a heap the expectations name is in /dev/dma_heap',
+    title: 'a heap the expectations name, or a device-tree region should make, is in /dev/dma_heap',
     async run(ctx) {
-      ctx.check.ok(`/dev/dma_heap/${ctx.heap.name} exists (stated by ${source})`, false, { expected: 'present', observed: `absent (the target has: ${listed.join(', ') || 'no heaps'})` })
+      const r = ctx.heap.region
+      const claim = r
+        ? `region ${r.node} (${formatSize(BigInt(r.size))} at ${r.base}${r.compatible ? `, compatible "${r.compatible}"` : ''}, from ${r.from ?? 'the device tree'}) produced the heap /dev/dma_heap/${ctx.heap.name}`
+        : `/dev/dma_heap/${ctx.heap.name} exists (stated by ${source})`
+      ctx.check.ok(claim, false, { expected: 'present', observed: `absent (the target has: ${listed.join(', ') || 'no heaps'})` })
     },
   }
 }

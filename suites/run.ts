@@ -11,7 +11,7 @@ import { InfraError } from '../core/errors.js'
 import { countsText, emptyCounts, PASS_AND_FAIL, type CaseResult, type CaseStatus, type RunPlan } from '../core/result.js'
 import type { SessionRecovery, TargetFacts, TargetSession } from '../core/target.js'
 import { knownTodo, markKnown, runCase, type CaseDef, type CaseEnv, type HeapTraits, type RunSettings, type SuiteDef, type TargetTraits } from './harness.js'
-import type { HeapUnderTest } from './heaps.js'
+import type { HeapUnderTest, MissingHeap } from './heaps.js'
 import { KernelLog } from './kernel-log.js'
 import { heapBound, meminfoBytes } from './buffers.js'
 import { kernelCrash } from './kernel-crash.js'
@@ -100,8 +100,13 @@ export interface SuiteRunInput {
    * run stops at the first break.
    */
   recovery?: SessionRecovery
-  /** heaps the expectations name that the target does not have (the properties suite fails them) */
-  missingHeaps?: string[]
+  /**
+   * Heaps the target should have and does not: those the expectations name
+   * (the properties suite fails them) and those a device-tree region should
+   * make (failed whatever the suites, since the run would otherwise pass
+   * without the heap it is for).
+   */
+  missingHeaps?: MissingHeap[]
   onResult(r: CaseResult): void
   /** keeps what the kernel printed since boot with the results (boot-kernel.log) */
   keepBootLog?(text: string): Promise<void>
@@ -458,12 +463,13 @@ export async function runSuites({ root, session: first, suites, heaps, settings,
       progress?.suiteFinished(suite.name, heap.name, perHeap, Date.now() - suiteStarted)
     }
   }
-  if (!infra && missingHeaps.length && suites.some((s) => s.name === 'properties')) {
+  const judgedMissing = missingHeaps.filter((m) => m.region || suites.some((s) => s.name === 'properties'))
+  if (!infra && judgedMissing.length) {
     const present = heaps.filter((h) => h.kind === 'kernel').map((h) => h.name)
-    for (const name of missingHeaps) {
-      await root.test(`properties on ${name}`, async (t: Test) => {
-        const env = envFor({ name, kind: 'kernel' }, -1, { cpuAccess: false })
-        const out = await runCase({ parent: t, def: heapPresentCase(present, settings.expectationsSource ?? 'the expectations'), suite: 'properties', env })
+    for (const missing of judgedMissing) {
+      await root.test(`properties on ${missing.name}`, async (t: Test) => {
+        const env = envFor({ name: missing.name, kind: 'kernel', ...(missing.region ? { region: missing.region } : {}) }, -1, { cpuAccess: false })
+        const out = await runCase({ parent: t, def: heapPresentCase(present, missing.region ? undefined : (settings.expectationsSource ?? 'the expectations')), suite: 'properties', env })
         counts[out.result.status]++
         onResult(out.result)
       })

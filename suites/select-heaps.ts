@@ -10,7 +10,7 @@ export async function selectHeaps(session: TargetSession, wanted?: string[], ref
   if (listed.includes(REFERENCE_HEAP)) {
     throw new InfraError(`the target has a kernel heap named ${REFERENCE_HEAP}, the reference heap's reserved name`)
   }
-  const heaps = heapsOf(listed, referenceFaults)
+  const heaps = heapsOf(listed, referenceFaults, session.info.facts.reservedMemory)
   // Without kernel heaps a run would only test our own reference heap and
   // look like a pass: that must be asked for.
   if (!listed.length && !wanted?.length && !referenceFaults?.length) {

@@ -14,7 +14,7 @@ import { InfraError, UsageError } from '../core/errors.js'
 import { formatSize, parseSizeText } from '../core/sizes.js'
 import type { ReservedRegionFact } from '../core/target.js'
 import type { KernelArch } from './kernel-build.js'
-import { memoryOfDts, placeRegions, regionFact, reservedMemoryDts, type PlacedRegion, type RegionSpec } from './reserved-memory.js'
+import { memoryOfDts, placeRegions, regionFact, regionsOfDts, reservedMemoryDts, type PlacedRegion, type RegionSpec } from './reserved-memory.js'
 
 async function dtc(args: string[], input?: string): Promise<string> {
   const r = await execa('dtc', ['-q', ...args], { ...(input !== undefined ? { input } : {}), reject: false, all: true }).catch((e: NodeJS.ErrnoException) => {
@@ -97,6 +97,10 @@ export interface GuestTreeOptions {
   log(message: string): void
 }
 
+function logRegion(o: Pick<GuestTreeOptions, 'log'>, r: ReservedRegionFact): void {
+  o.log(`reserved-memory region ${r.node} (${r.from}): ${formatSize(BigInt(r.size))} at ${r.base}; ${r.heap ? `should make the heap ${r.heap}` : 'makes no heap the run checks for'}`)
+}
+
 /** The tree to boot, and the regions in it, for --dtb and --reserved-memory. */
 export async function guestTree(o: GuestTreeOptions): Promise<GuestTree & { regions: ReservedRegionFact[] }> {
   if (o.arch !== 'arm64') {
@@ -105,9 +109,15 @@ export async function guestTree(o: GuestTreeOptions): Promise<GuestTree & { regi
   const ramSize = parseSizeText(o.memory)
   if (ramSize === undefined) throw new UsageError(`--memory ${o.memory} is not a size`, 'write it as 512M or 1G')
   let base = o.dtb
+  let described: ReturnType<typeof regionsOfDts> = []
   if (base) {
-    const note = memoryMismatch(await decompileDtb(base), o.memory, base)
+    const source = await decompileDtb(base)
+    const note = memoryMismatch(source, o.memory, base)
     if (note) o.log(note)
+    // The user's own regions are checked as --reserved-memory's are: each
+    // one meant for a heap must make it (targets/reserved-memory.ts defaultHeap).
+    described = regionsOfDts(source)
+    for (const r of described) logRegion(o, regionFact(r, base))
   } else {
     base = join(o.dir, 'qemu-virt.dtb')
     await dumpQemuDtb(o.qemu, o.machineArgs, o.memory, o.smp, base)
@@ -120,8 +130,14 @@ export async function guestTree(o: GuestTreeOptions): Promise<GuestTree & { regi
     initrdSize: BigInt((await stat(o.initrd)).size),
     cmaSize: (o.cma ? parseSizeText(o.cma) : undefined) ?? 0n,
   })
-  for (const r of placed) o.log(`reserved-memory region ${r.node}: ${formatSize(r.size)} at 0x${r.base.toString(16)}`)
-  if (!placed.length) return { dtb: base, dts: '', regions: [] }
+  for (const r of placed) logRegion(o, regionFact(r))
+  // rmem_cma_setup (kernel/dma/contiguous.c) bypasses the default CMA node
+  // when cma= is on the command line: the region would silently make nothing.
+  const defaultCma = [...described, ...placed].find((r) => r.properties.some(([k]) => k === 'linux,cma-default'))
+  if (defaultCma && o.cma) {
+    throw new UsageError(`the region ${defaultCma.node} is the default CMA area (linux,cma-default), and --cma ${o.cma} puts cma= on the command line, which makes the kernel ignore that region`, 'drop --cma, or drop linux,cma-default from the region')
+  }
+  if (!placed.length) return { dtb: base, dts: '', regions: described.map((d) => regionFact(d, base!)) }
   const tree = await treeWithRegions(base, placed, o.dir)
-  return { ...tree, regions: placed.map(regionFact) }
+  return { ...tree, regions: placed.map((r) => regionFact(r)) }
 }

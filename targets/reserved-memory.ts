@@ -13,9 +13,14 @@
  * the flags no-map, reusable, linux,cma-default, or +KEY for any other
  * empty (boolean) property. A comma inside a value is kept (compatibles
  * are "vendor,name") unless what follows it is a property itself.
- * heap=NAME names the heap the region should make (default: the node's
- * name, as a heap driver naming its heap after its region does), heap=none
- * says it makes none; heap= is the harness's, not written to the tree.
+ * heap=NAME names the heap the region should make, heap=none says it makes
+ * none; heap= is the harness's, not written to the tree. Without it
+ * (defaultHeap): a region with a compatible of a heap driver's own makes a
+ * heap named after the node, as a driver naming its heap after its region
+ * does; the default CMA area (shared-dma-pool, reusable, linux,cma-default)
+ * makes the CMA heap, which 6.12 names after the area's node too; any other
+ * shared-dma-pool, or a region with no compatible, makes none that a 6.12
+ * kernel would create, so none is expected (heap=NAME claims one).
  */
 import { UsageError } from '../core/errors.js'
 import { formatSize, parseSizeText } from '../core/sizes.js'
@@ -239,16 +244,76 @@ export function reservedMemoryDts(regions: PlacedRegion[]): string {
   return ['/ {', '\treserved-memory {', '\t\t#address-cells = <2>;', '\t\t#size-cells = <2>;', '\t\tranges;', ...nodes, '\t};', '};', ''].join('\n')
 }
 
+/** The heap a region makes when the spec does not say (see the header). */
+export function defaultHeap(node: string, properties: ReadonlyArray<[string, PropertyValue]>): string | null {
+  const compatible = properties.find(([k]) => k === 'compatible')?.[1]
+  const has = (flag: string) => properties.some(([k]) => k === flag)
+  if (!compatible || !('string' in compatible)) return null
+  if (compatible.string !== 'shared-dma-pool') return node
+  return has('reusable') && has('linux,cma-default') ? node : null
+}
+
 /** What run.json and the suites keep of a region. */
-export function regionFact(r: PlacedRegion): ReservedRegionFact {
+export function regionFact(r: Pick<PlacedRegion, 'node' | 'base' | 'size' | 'properties' | 'heap'>, from = '--reserved-memory'): ReservedRegionFact {
   const compatible = r.properties.find(([k]) => k === 'compatible')?.[1]
+  const has = (flag: string) => r.properties.some(([k]) => k === flag)
   return {
     node: r.node,
     base: hex(r.base),
     size: Number(r.size),
     ...(compatible && 'string' in compatible ? { compatible: compatible.string } : {}),
-    heap: r.heap === undefined ? r.node : r.heap,
+    ...(has('reusable') ? { reusable: true as const } : {}),
+    ...(has('no-map') ? { noMap: true as const } : {}),
+    heap: r.heap === undefined ? defaultHeap(r.node, r.properties) : r.heap,
+    from,
   }
+}
+
+/**
+ * The regions of a tree the user wrote (--dtb), from its source as dtc
+ * prints it: each child of /reserved-memory with a reg, its compatible
+ * (the first string) and its flags. Cells per address and size are the
+ * node's own #address-cells/#size-cells (2 when absent, as on arm64).
+ */
+export function regionsOfDts(dts: string): Array<Pick<PlacedRegion, 'node' | 'base' | 'size' | 'properties' | 'heap'>> {
+  const start = /^(\s*)reserved-memory \{/m.exec(dts)
+  if (!start) return []
+  const body = blockAt(dts, start.index + start[0].length)
+  const own = body.replace(/\{[^]*\}/g, '')
+  const cellsOf = (what: string) => Number(new RegExp(`#${what}-cells = <(0x[0-9a-f]+|\\d+)>`).exec(own)?.[1] ?? 2)
+  const addressCells = cellsOf('address')
+  const sizeCells = cellsOf('size')
+  const out: Array<Pick<PlacedRegion, 'node' | 'base' | 'size' | 'properties' | 'heap'>> = []
+  const child = /^\s*([A-Za-z][A-Za-z0-9,._+-]*(?:@[0-9a-fA-F]+)?) \{/gm
+  for (let m = child.exec(body); m; m = child.exec(body)) {
+    const inner = blockAt(body, m.index + m[0].length)
+    child.lastIndex = m.index + m[0].length + inner.length
+    const reg = /^\s*reg = <([^>]*)>;/m.exec(inner)
+    if (!reg) continue // a dynamically placed region (size/alloc-ranges) has no fixed place to check
+    const values = reg[1]!.trim().split(/\s+/).map((c) => BigInt(c))
+    const join = (from: number, n: number) => values.slice(from, from + n).reduce((a, c) => (a << 32n) | c, 0n)
+    const properties: Array<[string, PropertyValue]> = []
+    for (const line of inner.split('\n')) {
+      const p = /^\s*([A-Za-z0-9,._+#?-]+)(?: = (.*))?;\s*$/.exec(line)
+      if (!p || p[1] === 'reg') continue
+      const value = p[2]
+      if (value === undefined) properties.push([p[1]!, { empty: true }])
+      else if (value.startsWith('"')) properties.push([p[1]!, { string: /^"([^"]*)"/.exec(value)?.[1] ?? '' }])
+      else properties.push([p[1]!, { cells: value }])
+    }
+    out.push({ node: m[1]!, base: join(0, addressCells), size: join(addressCells, sizeCells), properties, heap: undefined })
+  }
+  return out
+}
+
+/** The text of the block that starts after an opening brace at `from`, up to its closing brace. */
+function blockAt(text: string, from: number): string {
+  let depth = 1
+  for (let i = from; i < text.length; i++) {
+    if (text[i] === '{') depth++
+    else if (text[i] === '}' && --depth === 0) return text.slice(from, i)
+  }
+  return text.slice(from)
 }
 
 /** The total of a tree's /memory nodes' reg sizes, from its source (dtc -O dts), for #size-cells = 2. */
