@@ -146,6 +146,39 @@ export function filesOfPatch(text: string): string[] {
 }
 
 /**
+ * A patch file's parts: the messages of an mbox (git format-patch, a series
+ * saved from a mailing list; each "From <sha1> ..." line starts one), each
+ * with its subject, or the whole file when it is a plain diff.
+ */
+export function patchParts(text: string): Array<{ subject?: string; text: string }> {
+  const starts = [...text.matchAll(/^From [0-9a-f]{40} /gm)].map((m) => m.index!)
+  if (!starts.length) return [{ text }]
+  return starts.map((start, i) => {
+    const part = text.slice(start, starts[i + 1] ?? text.length)
+    // A folded Subject: header continues on lines that start with blanks.
+    const subject = /^Subject: (.*(?:\n[ \t].*)*)/m.exec(part)?.[1]?.replace(/\n[ \t]+/g, ' ').trim()
+    return subject ? { subject, text: part } : { text: part }
+  })
+}
+
+/** What `patch` said went wrong, in one line: each file and hunk that failed, or its last words. */
+export function patchFailure(output: string): string {
+  let file = ''
+  const failed: string[] = []
+  for (const line of output.split('\n')) {
+    const patching = /^patching file '?([^']*)'?$/.exec(line)
+    if (patching) file = patching[1]!
+    const hunk = /^Hunk #(\d+) FAILED at (\d+)/.exec(line)
+    if (hunk) failed.push(`${file} hunk #${hunk[1]} (at line ${hunk[2]})`)
+    if (/^Reversed \(or previously applied\) patch detected/.test(line)) failed.push(`${file || 'a file'} is patched already (the patch is in the tree)`)
+    const missing = /^can't find file to patch at input line (\d+)/.exec(line)
+    if (missing) failed.push(`a file it changes is not in the tree (input line ${missing[1]})`)
+  }
+  if (failed.length) return [...new Set(failed)].join(', ')
+  return output.trim().split('\n').slice(-2).join('; ') || 'patch failed'
+}
+
+/**
  * The tree with the patches applied: a hard-linked copy of `src` in the
  * cache, one per tree and patch file names (`cp -al`, no second copy of the
  * tree; `patch -p1` replaces the files it changes, breaking only their
@@ -170,8 +203,16 @@ export async function patchedTree(src: string, patches: string[], log: (m: strin
   const stampPath = join(dir, '.dmaheap-patches')
   const apply = async (tree: string) => {
     for (const [i, p] of patches.entries()) {
-      const r = await execa('patch', ['-p1', '--forward', '--batch', '-d', tree], { input: texts[i], all: true, reject: false })
-      if (r.exitCode !== 0) throw new UsageError(`${p} does not apply to ${src}`, String(r.all ?? '').split('\n').slice(-6).join('; '))
+      // A series saved from the list (an mbox) is applied message by
+      // message, in order, so a failure names the message it is in.
+      for (const part of patchParts(texts[i]!)) {
+        if (!/^\+\+\+ /m.test(part.text)) continue // a cover letter: no diff in it
+        const r = await execa('patch', ['-p1', '--forward', '--batch', '-d', tree], { input: part.text, all: true, reject: false })
+        if (r.exitCode !== 0) {
+          const which = part.subject ? `${p}: "${part.subject}"` : p
+          throw new UsageError(`${which} does not apply to ${src}: ${patchFailure(String(r.all ?? ''))}`, 'rebase the patch onto this tree, or build the tree it was written for')
+        }
+      }
     }
   }
   const stamp = (applied: string, touched: string[]) => writeFile(stampPath, JSON.stringify({ content: applied, files: touched, tree }))
