@@ -86,6 +86,8 @@ export interface Requests {
   pagemap: { map: number }
   alloc_traced: Requests['alloc']
   klog: { match: string }
+  /** kmemleak: scan, the reports not yet cleared, then clear them (ENOENT without CONFIG_DEBUG_KMEMLEAK) */
+  kmemleak: {}
   provoke: { what: ProvokedFault }
   /** writes base64 `data` (at most ~700 KiB a line) into the agent's private folder; `append` for the next chunk */
   file_put: { name: string; data: string; append?: boolean }
@@ -312,6 +314,7 @@ export const responseSchemas = {
   }),
   /** the kernel log lines still in the ring buffer that contain `match` */
   klog: text,
+  kmemleak: text,
   /** WARNING and BUG return; PANIC, HUNG_TASK and AGENT_KILL never answer */
   provoke: nothing,
 } satisfies Record<keyof Requests, z.ZodType>

@@ -23,7 +23,7 @@ export const KCIDB_ORIGIN = 'dmaheap'
 export const LOG_EXCERPT_MAX = 16384
 
 /**
- * A path component in KCIDB's alphabet ([a-zA-Z0-9_-]), reversibly: `_` is
+ * A heap's name as a path component in KCIDB's alphabet ([a-zA-Z0-9_-]), reversibly: `_` is
  * the escape, written `__` itself, and any other character outside the
  * alphabet is `_` and its UTF-8 bytes in hex ("carveout@50000000" is
  * "carveout_4050000000", "linux,cma" is "linux_2ccma"), so two heaps whose
@@ -33,10 +33,11 @@ export function kcidbComponent(s: string): string {
   if (!s) return '_'
   return s.replace(/[^a-zA-Z0-9-]/g, (c) => (c === '_' ? '__' : [...Buffer.from(c, 'utf8')].map((b) => `_${b.toString(16).padStart(2, '0')}`).join('')))
 }
-const component = kcidbComponent
+/** A case id's part: ids are made of [a-zA-Z0-9_.-] (suites/harness.ts), so this only guards. */
+const idPart = (s: string) => s.replace(/[^a-zA-Z0-9_-]/g, '_') || '_'
 
 export function kcidbPath(r: CaseResult): string {
-  return ['dmaheap', ...r.id.split('.'), r.heap].map(component).join('.')
+  return ['dmaheap', ...r.id.split('.').map(idPart), kcidbComponent(r.heap)].join('.')
 }
 
 export function logExcerpt(text: string): string {

@@ -67,6 +67,8 @@ export interface TargetTraits {
   initOnAlloc: string
   /** physical memory regions: /proc/iomem and the CMA / reserved-memory areas logged at boot */
   regions: PhysRegion[]
+  /** kmemleak is there (CONFIG_DEBUG_KMEMLEAK): a scan after each suite */
+  kmemleak?: boolean
 }
 
 /** What the suite runner learned about a heap before its cases ran. */

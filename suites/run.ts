@@ -20,6 +20,7 @@ import { heapPresentCase } from './properties.js'
 import { parseBootAreas, parseIomem, type PhysRegion } from './physical-layout.js'
 import { BOOT_CASE, BOOT_LOG_FILE, BOOT_SUITE, bootResults, KERNEL_PSEUDO_HEAP, readBootLog } from './boot-log.js'
 import { fdLeakCaseId } from './case-filter.js'
+import { KMEMLEAK_MIN_AGE_MS, kmemleakResults, parseKmemleak } from './kmemleak.js'
 import { KSELFTEST_CASE, KSELFTEST_SUITE, type SelftestCase } from './kselftest.js'
 import type { BootRecord } from '../core/result.js'
 import { knownOutcome } from './known-outcome.js'
@@ -176,7 +177,11 @@ async function probeTarget(agent: Agent, facts: TargetFacts): Promise<TargetTrai
   if (vgem.ok) await agent.must('close', { fd: vgem.fd })
   const cmdline = await agent.call('read_file', { path: '/proc/cmdline' })
   const importer = await agent.call('read_file', { path: '/sys/class/misc/dmaheap_importer/dev' })
+  // The first scan also clears what boot left unreferenced: each suite's
+  // scan then shows only what is new.
+  const kmemleak = await agent.call('kmemleak', {})
   return {
+    kmemleak: kmemleak.ok,
     vgem: vgem.ok,
     importer: importer.ok,
     initOnAlloc: initOnAllocSetting(cmdline.ok ? cmdline.text : '', facts.initOnAllocDefault),
@@ -396,6 +401,22 @@ export async function runSuites({ root, session: first, suites, heaps, settings,
     return described
   }
 
+  /** kmemleak after a suite, on every heap it ran on (suites/kmemleak.ts). */
+  const scanForLeaks = async (suiteName: string) => {
+    // What the suite's last case allocated is reported once it is old enough.
+    await new Promise((r) => setTimeout(r, KMEMLEAK_MIN_AGE_MS))
+    const scan = await agent.call('kmemleak', {}, 300_000)
+    if (!scan.ok) return root.comment(`kmemleak after ${suiteName}: the scan failed (${scan.errno})`)
+    const results = kmemleakResults(suiteName, parseKmemleak(scan.text), heaps, { target: info.target, kernel: info.hello.release })
+    await root.test(`kmemleak after ${suiteName}`, NO_TRACE, async (t: Test) => {
+      for (const r of results) {
+        await tapResult(t, r)
+        counts[r.status]++
+        onResult(r)
+      }
+    })
+  }
+
   if (selftest) {
     // Before any suite: a wrong binary or a crash shows at once, and a target
     // the selftest broke is brought back before our suites run.
@@ -461,6 +482,14 @@ export async function runSuites({ root, session: first, suites, heaps, settings,
         }
       })
       progress?.suiteFinished(suite.name, heap.name, perHeap, Date.now() - suiteStarted)
+    }
+    if (!infra && targetTraits.kmemleak) {
+      try {
+        await scanForLeaks(suite.name)
+      } catch (e) {
+        if (!(e instanceof InfraError)) throw e
+        infra = e
+      }
     }
   }
   const judgedMissing = missingHeaps.filter((m) => m.region || suites.some((s) => s.name === 'properties'))

@@ -42,6 +42,7 @@ static const struct {
 	{ "probe", op_probe },
 	{ "meminfo", op_meminfo },
 	{ "read_file", op_read_file },
+	{ "kmemleak", op_kmemleak },
 	{ "kmsg", op_kmsg },
 	{ "kmsg_drain", op_kmsg_drain },
 	{ "log_mark", op_log_mark },

@@ -29,6 +29,7 @@ void op_import_sync_file(struct request *r);
 void op_probe(struct request *r);
 void op_meminfo(struct request *r);
 void op_read_file(struct request *r);
+void op_kmemleak(struct request *r);
 void op_kmsg(struct request *r);
 void op_kmsg_drain(struct request *r);
 void op_log_mark(struct request *r);

@@ -611,6 +611,37 @@ void op_read_file(struct request *r)
 	r->err = read_text_file(path, r->out, "text");
 }
 
+static int write_word(const char *path, const char *word)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	int err = 0;
+
+	if (fd < 0)
+		return errno;
+	if (write(fd, word, strlen(word)) < 0)
+		err = errno;
+	close(fd);
+	return err;
+}
+
+/*
+ * kmemleak (CONFIG_DEBUG_KMEMLEAK, in debugfs): "scan" finds the objects
+ * unreferenced now (those older than 5 s), the file lists those not yet
+ * cleared, "clear" keeps them from being listed again, so each call
+ * returns what is new since the last. ENOENT: no kmemleak here.
+ */
+void op_kmemleak(struct request *r)
+{
+	static const char path[] = "/sys/kernel/debug/kmemleak";
+
+	r->err = write_word(path, "scan");
+	if (r->err)
+		return;
+	r->err = read_text_file(path, r->out, "text");
+	if (!r->err)
+		r->err = write_word(path, "clear");
+}
+
 void op_kmsg(struct request *r)
 {
 	const char *text = get_str(r, "text");
