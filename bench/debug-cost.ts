@@ -5,7 +5,7 @@
  * suite on every heap, in turn (ABAB...). Prints boot time, wall time and
  * case time per suite, plain against debug; asserts nothing.
  *
- *   npm run bench:debug [-- --arch x86_64|arm64] [--rounds N]
+ *   npm run bench:debug [-- --arch x86_64|arm64] [--rounds N] [--patch FILE]...
  */
 import { mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -19,6 +19,9 @@ function arg(name: string): string | undefined {
   return i > 0 ? process.argv[i + 1] : undefined
 }
 const arch = arg('--arch') ?? 'x86_64'
+// --patch FILE (repeatable) builds both from the patched tree: the CI's debug
+// kernel (a test patch that changes nothing unless asked at boot) is reused.
+const patches = process.argv.flatMap((a, i) => (a === '--patch' && process.argv[i + 1] ? ['--patch', process.argv[i + 1]!] : []))
 const rounds = Number(arg('--rounds') ?? 1)
 const cli = join(packageRoot, 'bin', 'dmaheap.js')
 
@@ -50,8 +53,8 @@ async function run(image: string): Promise<Measured> {
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!
-const plainImage = await build([])
-const debugImage = await build(['--debug'])
+const plainImage = await build(patches)
+const debugImage = await build(['--debug', ...patches])
 const plain: Measured[] = []
 const debug: Measured[] = []
 for (let i = 0; i < rounds; i++) {

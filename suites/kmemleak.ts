@@ -5,6 +5,13 @@
  * allocated them (heapsNamedBy, as boot reports are: its functions in the
  * backtrace; udmabuf's for the reference heap).
  *
+ * A scan finds an object once nothing references it: a pointer to it left
+ * on a kernel stack or in freed memory hides it until something overwrites
+ * that, so a leak can surface a suite or two after the one that made it
+ * (seen: vmap's page array leaked in the importer suite, found after the
+ * next). The result is the scan's, named for the suite it followed; the
+ * backtrace in its log says where the object came from.
+ *
  * One result per suite, `<suite>.kmemleak`: a FAIL on each heap whose code
  * leaked; otherwise a PASS on the kernel pseudo-heap, or, when kmemleak
  * reported objects no heap's code allocated, an observation there (DONE):
@@ -70,7 +77,7 @@ export function kmemleakResults(suite: string, reports: LeakReport[], heaps: Hea
     if (!named.length) unattributed.push(r)
     for (const h of named) byHeap.set(h, [...(byHeap.get(h) ?? []), r])
   }
-  const label = `kmemleak found no unreferenced object from the heap's code after the ${suite} suite`
+  const label = `kmemleak's scan after the ${suite} suite found no unreferenced object from the heap's code`
   const results: CaseResult[] = [...byHeap].map(([heap, rs]) => ({
     ...base,
     id,
@@ -89,7 +96,7 @@ export function kmemleakResults(suite: string, reports: LeakReport[], heaps: Hea
     suite,
     heap: KERNEL_PSEUDO_HEAP,
     status: unattributed.length ? 'DONE' : 'PASS',
-    checks: unattributed.length ? [] : [{ label: `kmemleak found no unreferenced object after the ${suite} suite`, pass: true, expected: 'none', observed: 'none' }],
+    checks: unattributed.length ? [] : [{ label: `kmemleak's scan after the ${suite} suite found no unreferenced object`, pass: true, expected: 'none', observed: 'none' }],
     observations: { kmemleak: unattributed.length ? `${summary(unattributed)}, in no heap's code (kmemleak reports false positives outside the heaps: shown, not judged)` : 'nothing new' },
     ...(unattributed.length ? { kernelLog: unattributed.map((r) => r.lines.join('\n')).join('\n').slice(0, 16384) } : {}),
     durationMs: 0,

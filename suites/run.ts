@@ -179,7 +179,7 @@ async function probeTarget(agent: Agent, facts: TargetFacts): Promise<TargetTrai
   const importer = await agent.call('read_file', { path: '/sys/class/misc/dmaheap_importer/dev' })
   // The first scan also clears what boot left unreferenced: each suite's
   // scan then shows only what is new.
-  const kmemleak = await agent.call('kmemleak', {})
+  const kmemleak = await agent.call('kmemleak', {}, 300_000)
   return {
     kmemleak: kmemleak.ok,
     vgem: vgem.ok,

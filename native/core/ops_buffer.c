@@ -611,19 +611,6 @@ void op_read_file(struct request *r)
 	r->err = read_text_file(path, r->out, "text");
 }
 
-static int write_word(const char *path, const char *word)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	int err = 0;
-
-	if (fd < 0)
-		return errno;
-	if (write(fd, word, strlen(word)) < 0)
-		err = errno;
-	close(fd);
-	return err;
-}
-
 /*
  * kmemleak (CONFIG_DEBUG_KMEMLEAK, in debugfs): "scan" finds the objects
  * unreferenced now (those older than 5 s), the file lists those not yet
@@ -634,12 +621,12 @@ void op_kmemleak(struct request *r)
 {
 	static const char path[] = "/sys/kernel/debug/kmemleak";
 
-	r->err = write_word(path, "scan");
+	r->err = write_text_file(path, "scan");
 	if (r->err)
 		return;
 	r->err = read_text_file(path, r->out, "text");
 	if (!r->err)
-		r->err = write_word(path, "clear");
+		r->err = write_text_file(path, "clear");
 }
 
 void op_kmsg(struct request *r)

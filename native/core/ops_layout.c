@@ -157,15 +157,8 @@ void op_pagemap(struct request *r)
 static int write_text(const char *dir, const char *file, const char *text)
 {
 	char path[256];
-	int fd, err = 0;
 	snprintf(path, sizeof(path), "%s/%s", dir, file);
-	fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
-	if (fd < 0)
-		return errno;
-	if (write(fd, text, strlen(text)) < 0)
-		err = errno;
-	close(fd);
-	return err;
+	return write_text_file(path, text);
 }
 
 /* A private trace instance recording this process's page allocations and

@@ -244,6 +244,19 @@ bool get_pattern(struct request *r, struct pattern *p)
 	return !r->error;
 }
 
+int write_text_file(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+	int err = 0;
+
+	if (fd < 0)
+		return errno;
+	if (write(fd, text, strlen(text)) < 0)
+		err = errno;
+	close(fd);
+	return err;
+}
+
 int read_text_file(const char *path, struct jbuf *out, const char *key)
 {
 	char *buf = malloc(READ_FILE_MAX);

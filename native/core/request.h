@@ -90,6 +90,9 @@ void answer_text(struct request *r, const char *key, struct jbuf *text);
 /* Reads a whole (small) text file into the response under `key`; 0 or errno. */
 int read_text_file(const char *path, struct jbuf *out, const char *key);
 
+/* Writes `text` to a /proc, /sys or tracefs control file (truncating); 0 or errno. */
+int write_text_file(const char *path, const char *text);
+
 /* Appends the messages readable on an O_NONBLOCK /dev/kmsg fd, one per
  * line, only those containing `match` when it is not NULL. */
 void kmsg_read_messages(int fd, struct jbuf *text, const char *match);

@@ -10,17 +10,23 @@ import { filesOfPatch, patchedTree, patchFailure, patchParts } from '../../targe
 
 const diff = (from: string, to: string) => `--- a/drivers/heap.c\n+++ b/drivers/heap.c\n@@ -1,2 +1,2 @@\n int x;\n-${from}\n+${to}\n`
 
-t.test('the files a patch touches', async (t) => {
-  t.same(filesOfPatch(diff('a', 'b') + '--- /dev/null\n+++ b/new/file.c\t2026-01-01\n'), ['drivers/heap.c', 'new/file.c'])
-})
-
-t.test('a variant tree is patched once, again in place when the patch changes, and the original is untouched', async (t) => {
-  const root = mkdtempSync(join(tmpdir(), 'dmaheap-variants-'))
+/** A two-file tree standing in for a kernel's, with a cache of its own. */
+function smallTree(prefix: string): { root: string; src: string } {
+  const root = mkdtempSync(join(tmpdir(), prefix))
   process.env.XDG_CACHE_HOME = join(root, 'cache')
   const src = join(root, 'linux')
   mkdirSync(join(src, 'drivers'), { recursive: true })
   writeFileSync(join(src, 'Makefile'), 'all:\n')
   writeFileSync(join(src, 'drivers', 'heap.c'), 'int x;\nint y = 1;\n')
+  return { root, src }
+}
+
+t.test('the files a patch touches', async (t) => {
+  t.same(filesOfPatch(diff('a', 'b') + '--- /dev/null\n+++ b/new/file.c\t2026-01-01\n'), ['drivers/heap.c', 'new/file.c'])
+})
+
+t.test('a variant tree is patched once, again in place when the patch changes, and the original is untouched', async (t) => {
+  const { root, src } = smallTree('dmaheap-variants-')
   const patch = join(root, 'fault.patch')
   const quiet = () => undefined
 
@@ -59,12 +65,7 @@ const message = (sha: string, subject: string, body: string) =>
   `From ${sha} Mon Sep 17 00:00:00 2001\nFrom: A Developer <dev@example.org>\nDate: Tue, 1 Dec 2026 10:00:00 +0000\nSubject: ${subject}\n\nWhy.\n---\n${body}--\n2.39.5\n\n`
 
 t.test('an mbox series applies message by message; one that does not apply is named with its file and hunk', async (t) => {
-  const root = mkdtempSync(join(tmpdir(), 'dmaheap-mbox-'))
-  process.env.XDG_CACHE_HOME = join(root, 'cache')
-  const src = join(root, 'linux')
-  mkdirSync(join(src, 'drivers'), { recursive: true })
-  writeFileSync(join(src, 'Makefile'), 'all:\n')
-  writeFileSync(join(src, 'drivers', 'heap.c'), 'int x;\nint y = 1;\n')
+  const { root, src } = smallTree('dmaheap-mbox-')
   const series = join(root, 'series.mbox')
   const cover = `From ${'0'.repeat(40)} Mon Sep 17 00:00:00 2001\nSubject: [PATCH 0/2] dma-buf: heaps: a series\n\nThe cover letter.\n\n`
   writeFileSync(series, cover + message('1'.repeat(40), '[PATCH 1/2] heap: y is 2', diff('int y = 1;', 'int y = 2;')) + message('2'.repeat(40), '[PATCH 2/2] heap:\n y is 3', diff('int y = 2;', 'int y = 3;')))
